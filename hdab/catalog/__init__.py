@@ -1,0 +1,1 @@
+"""The HealthDCAT-AP metadata catalogue of NPR and KPR (catalogue issue)."""

@@ -1,0 +1,138 @@
+"""create_app(): the composition root of the web service (the one place that assembles every domain)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+import hdab
+from hdab.core import domains, runtime
+from hdab.core.auth import (
+    SESSION_COOKIE,
+    Principal,
+    Role,
+    TokenVerifier,
+    TrustedIssuer,
+    current_principal,
+    optional_principal,
+)
+from hdab.core.celery_app import configure_celery, is_eager
+from hdab.core.devidp import DevIdentityProvider
+from hdab.core.errors import FieldError, InvalidInput, install_handlers
+from hdab.core.identifiers import InvalidIdentifier
+from hdab.core.logs import configure_logging
+from hdab.core.scheduler import InProcessScheduler
+from hdab.core.settings import Settings
+from hdab.core.templating import templates
+from hdab.core.web import health_router
+
+log = logging.getLogger(__name__)
+
+core_router = APIRouter()
+
+
+@core_router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index(request: Request, principal: Principal | None = Depends(optional_principal)) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "core/index.html",
+        {"principal": principal, "dev_idp": runtime.settings().dev_idp_enabled},
+    )
+
+
+@core_router.get("/api/me", tags=["auth"], summary="Who the token says you are")
+def me(principal: Principal = Depends(current_principal)) -> dict[str, object]:
+    return {
+        "subject": principal.subject,
+        "issuer": principal.issuer,
+        "roles": sorted(principal.roles),
+        "organisation": principal.organisation,
+        "has_national_id": principal.national_id is not None,
+    }
+
+
+def _dev_router(idp: DevIdentityProvider, secure_cookie: bool) -> APIRouter:
+    router = APIRouter(prefix="/dev", include_in_schema=False)
+
+    @router.get("/idp/jwks.json")
+    def jwks() -> dict[str, object]:
+        return idp.jwks()
+
+    @router.get("/signin", response_class=HTMLResponse)
+    def signin_form(request: Request) -> Response:
+        return templates.TemplateResponse(
+            request, "dev/signin.html", {"roles": list(Role), "dev_idp": True, "subject": None}
+        )
+
+    @router.post("/signin")
+    def signin(
+        subject: Annotated[str, Form(min_length=1, max_length=200)],
+        roles: Annotated[list[Role], Form()],
+        organisation: Annotated[str, Form()] = "",
+        pid: Annotated[str, Form()] = "",
+    ) -> Response:
+        try:
+            token = idp.issue(subject, roles, organisation or None, pid or None)
+        except InvalidIdentifier as exc:
+            field = "organisation" if organisation and "organisation" in str(exc) else "pid"
+            raise InvalidInput("cannot sign in", [FieldError(field, str(exc))]) from None
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure_cookie, path="/"
+        )
+        return response
+
+    @router.post("/signout")
+    def signout() -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    return router
+
+
+def create_app(settings: Settings | None = None, *, run_scheduler: bool = False) -> FastAPI:
+    """Build the web app for ``settings`` (default: the environment's). Refuses unsafe production settings."""
+    if settings is not None:
+        runtime.configure(settings)
+    settings = runtime.settings()
+    settings.ensure_startable()
+    configure_logging(settings)
+    configure_celery(settings)
+
+    scheduler = InProcessScheduler() if run_scheduler and is_eager() else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if scheduler is not None:
+            scheduler.start()
+        yield
+        if scheduler is not None:
+            scheduler.stop()
+
+    app = FastAPI(
+        title="hdab",
+        version=hdab.__version__,
+        description="Health Data Access Body for NPR and KPR (EHDS)",
+        lifespan=lifespan,
+    )
+    issuers: list[TrustedIssuer] = []
+    if settings.dev_idp_enabled:
+        idp = DevIdentityProvider(settings)
+        issuers.append(idp.trusted_issuer())
+        app.include_router(_dev_router(idp, settings.base_url.startswith("https://")))
+    app.state.token_verifier = TokenVerifier(issuers)
+    install_handlers(app)
+    app.include_router(health_router)
+    app.include_router(core_router)
+    for part in ("routes", "views"):
+        for module in domains.import_all(part):
+            router = getattr(module, "router", None)
+            if isinstance(router, APIRouter):
+                app.include_router(router)
+    return app

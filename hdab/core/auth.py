@@ -1,0 +1,185 @@
+"""Principals, tokens and the access convention.
+
+A principal is whoever calls: a person signed in through an identity provider, or a machine client.
+Tokens are JWTs from a configured issuer, validated for issuer, audience, expiry and signature
+against the issuer's keys. The development identity provider is one such issuer (dev and test only);
+a later OpenID Connect provider is another, with its own claim mapping.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Depends, Request
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from joserfc.jwt import JWTClaimsRegistry
+
+from hdab.core import clock
+from hdab.core.errors import Forbidden, Unauthenticated
+from hdab.core.identifiers import InvalidIdentifier, person_number_kind, validate_organisation_number
+
+SESSION_COOKIE = "hdab_session"
+AUDIENCE = "hdab"
+ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
+LEEWAY_SECONDS = 30
+
+
+class Role(enum.StrEnum):
+    APPLICANT = "applicant"
+    CASEWORKER = "caseworker"
+    DECISION_MAKER = "decision_maker"
+    DATA_HOLDER = "data_holder"
+    ADMIN = "admin"
+    CITIZEN = "citizen"
+    RECIPIENT = "recipient"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling. ``national_id`` (from the ``pid`` claim) is kept out of repr and logs."""
+
+    subject: str
+    issuer: str
+    roles: frozenset[Role]
+    organisation: str | None = None
+    national_id: str | None = field(default=None, repr=False)
+    name: str | None = None
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(role in self.roles for role in roles)
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this principal."""
+        return f"{self.subject}@{self.issuer}"
+
+
+class InvalidClaims(ValueError):
+    """A token's claims cannot describe a principal."""
+
+
+def principal_from_claims(claims: dict[str, Any], *, allow_synthetic_ids: bool) -> Principal:
+    """The claim mapping shared by our issuers: ``roles``, ``org`` and ``pid``."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise InvalidClaims("the token has no subject")
+    raw_roles = claims.get("roles", [])
+    if not isinstance(raw_roles, list):
+        raise InvalidClaims("roles must be a list")
+    roles = frozenset(Role(r) for r in raw_roles if r in Role._value2member_map_)
+    organisation = claims.get("org")
+    national_id = claims.get("pid")
+    try:
+        if organisation is not None:
+            validate_organisation_number(str(organisation))
+        if national_id is not None:
+            person_number_kind(str(national_id), allow_synthetic=allow_synthetic_ids)
+    except InvalidIdentifier as exc:
+        raise InvalidClaims(str(exc)) from None
+    return Principal(
+        subject=subject,
+        issuer=str(claims["iss"]),
+        roles=roles,
+        organisation=str(organisation) if organisation is not None else None,
+        national_id=str(national_id) if national_id is not None else None,
+        name=claims.get("name") if isinstance(claims.get("name"), str) else None,
+    )
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer whose tokens the API accepts, its keys and how its claims map to a principal."""
+
+    issuer: str
+    audience: str
+    keys: Callable[[], KeySet]
+    to_principal: Callable[[dict[str, Any]], Principal]
+
+
+class TokenVerifier:
+    def __init__(self, issuers: list[TrustedIssuer]) -> None:
+        self._issuers = {i.issuer: i for i in issuers}
+
+    def verify(self, token: str) -> Principal:
+        issuer = self._issuers.get(_unverified_issuer(token))
+        if issuer is None:
+            raise Unauthenticated("the token's issuer is not trusted")
+        try:
+            decoded = jwt.decode(token, issuer.keys(), algorithms=list(ALGORITHMS))
+            JWTClaimsRegistry(
+                now=lambda: int(clock.now().timestamp()),
+                leeway=LEEWAY_SECONDS,
+                iss={"essential": True, "value": issuer.issuer},
+                aud={"essential": True, "value": issuer.audience},
+                exp={"essential": True},
+                sub={"essential": True},
+            ).validate(decoded.claims)
+            return issuer.to_principal(decoded.claims)
+        except JoseError as exc:
+            raise Unauthenticated(f"the token is not valid: {exc.error}") from None
+        except InvalidClaims as exc:
+            raise Unauthenticated(f"the token is not valid: {exc}") from None
+
+
+def _unverified_issuer(token: str) -> str:
+    """Read ``iss`` before verification, only to choose which keys verify the token."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise Unauthenticated("the token is not a signed JWT")
+    try:
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded))
+    except (binascii.Error, ValueError):
+        raise Unauthenticated("the token is not a signed JWT") from None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    if not isinstance(issuer, str):
+        raise Unauthenticated("the token names no issuer")
+    return issuer
+
+
+def _token_from(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("use the Authorization scheme Bearer")
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """The caller, or None when no token was sent; an invalid token is a 401, never anonymous."""
+    token = _token_from(request)
+    if token is None:
+        return None
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = verifier.verify(token)
+    request.state.principal = principal
+    return principal
+
+
+def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
+    if principal is None:
+        raise Unauthenticated()
+    return principal
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency letting through principals holding any of ``roles``; others get a 403."""
+
+    allowed = ", ".join(roles)
+
+    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        if not principal.has_role(*roles):
+            raise Forbidden(f"this needs one of the roles: {allowed}")
+        return principal
+
+    return dependency

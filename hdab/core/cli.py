@@ -1,0 +1,236 @@
+"""The ``hdab`` command: one CLI for serving, migrating, workers, development tokens and the audit log.
+
+Every command reads the same settings as the server. In production, every command refuses to run
+with unsafe settings (one line on stderr, exit status 2).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from hdab.core import runtime
+from hdab.core.settings import ConfigurationError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"hdab: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hdab")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """hdab: the Health Data Access Body service for NPR and KPR."""
+    try:
+        settings = load_settings()
+        settings.ensure_startable()
+    except ConfigurationError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    runtime.configure(settings)
+    ctx.obj = settings
+
+
+# --- server -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default=None, help="listen address (default HDAB_HOST)")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="port (default HDAB_PORT)")
+@click.option("--reload", is_flag=True, help="restart on code changes (development)")
+@click.pass_obj
+def serve(
+    settings: Settings, host: str | None = None, port: int | None = None, reload: bool = False
+) -> None:
+    """Serve the web app and the API."""
+    import uvicorn
+
+    from hdab.core.app import create_app
+
+    host = host or settings.host
+    port = port or settings.port
+    if reload:
+        uvicorn.run(
+            "hdab.core.app:create_app", factory=True, host=host, port=port, reload=True, log_level="info"
+        )
+        return
+    app = create_app(settings, run_scheduler=True)
+    click.echo(f"hdab serving on http://{host}:{port} ({_backends(settings)})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@cli.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Migrate, load the catalogue seed when the catalogue provides one, and serve (what `make run` does)."""
+    ctx.invoke(db_upgrade, revision="head")
+    seed = cli.commands.get("catalog")
+    if isinstance(seed, click.Group) and "seed" in seed.commands:
+        ctx.invoke(seed.commands["seed"])
+    ctx.invoke(serve)
+
+
+def _backends(settings: Settings) -> str:
+    db = "SQLite" if settings.uses_sqlite else "PostgreSQL"
+    broker = "Redis broker" if settings.broker_url else "in-process tasks"
+    search = "OpenSearch" if settings.search_url else "database search"
+    return f"env={settings.env}, {db}, {broker}, {search}"
+
+
+# --- database -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@click.pass_obj
+def db_upgrade(settings: Settings, revision: str) -> None:
+    """Migrate the database to REVISION (default: the latest)."""
+    from hdab.core import migrate
+
+    if settings.uses_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}", err=True)
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_obj
+def db_downgrade(settings: Settings, revision: str) -> None:
+    """Migrate the database back to REVISION."""
+    from hdab.core import migrate
+
+    migrate.downgrade(settings.database_url, revision)
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="what the migration changes")
+@click.pass_obj
+def db_revision(settings: Settings, message: str) -> None:
+    """Write a new migration by comparing the models with the migrated database."""
+    from hdab.core import migrate
+
+    migrate.revision(settings.database_url, message)
+
+
+# --- workers ------------------------------------------------------------------------------------
+
+
+def _celery_main(settings: Settings, argv: list[str]) -> None:
+    from hdab.core.celery_app import configure_celery
+    from hdab.core.logs import configure_logging
+
+    if not settings.broker_url:
+        _fail("HDAB_BROKER_URL is not set: without a broker, tasks run inside the server", 2)
+    configure_logging(settings)
+    app = configure_celery(settings)
+    app.start(argv=argv)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Start a Celery worker (extra options go to `celery worker`)."""
+    _celery_main(ctx.obj, ["worker", *ctx.args])
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def beat(ctx: click.Context) -> None:
+    """Start the Celery beat scheduler (extra options go to `celery beat`)."""
+    settings: Settings = ctx.obj
+    schedule_file = settings.data_dir / "celerybeat-schedule"
+    _celery_main(settings, ["beat", f"--schedule={schedule_file}", *ctx.args])
+
+
+# --- development identity -----------------------------------------------------------------------
+
+
+@cli.group()
+def dev() -> None:
+    """Development helpers (dev and test environments only)."""
+
+
+@dev.command("token")
+@click.option(
+    "--role", "roles", multiple=True, required=True,
+    type=click.Choice(["applicant", "caseworker", "decision_maker", "data_holder", "admin", "citizen", "recipient"]),
+    help="a role of the principal (repeat for several)",
+)
+@click.option("--sub", "subject", required=True, help="the principal's subject")
+@click.option("--org", "organisation", default=None, help="9-digit organisation number")
+@click.option("--pid", "national_id", default=None, help="national identifier (citizens)")
+@click.option("--hours", default=8.0, type=click.FloatRange(min=0.01, max=24 * 30), help="lifetime")
+@click.pass_obj
+def dev_token(
+    settings: Settings, roles: tuple[str, ...], subject: str, organisation: str | None,
+    national_id: str | None, hours: float,
+) -> None:
+    """Print a bearer token of the development identity provider."""
+    from datetime import timedelta
+
+    from hdab.core.auth import Role
+    from hdab.core.devidp import DevIdentityProvider
+    from hdab.core.identifiers import InvalidIdentifier
+
+    if not settings.dev_idp_enabled:
+        _fail("the development identity provider is disabled (HDAB_DEV_IDP=false or production)", 2)
+    try:
+        token = DevIdentityProvider(settings).issue(
+            subject, [Role(r) for r in roles], organisation, national_id, timedelta(hours=hours)
+        )
+    except (InvalidIdentifier, ValueError) as exc:
+        _fail(f"invalid argument: {exc}", 2)
+    click.echo(token)
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Verify the chain; exit 0 when intact, 1 naming the first bad entry otherwise."""
+    from hdab.core import audit as audit_log
+
+    with runtime.database().session() as session:
+        result = audit_log.verify(session)
+    if not result.ok:
+        _fail(f"audit chain broken: {result.problem}", 1)
+    click.echo(f"audit chain intact: {result.entries_checked} entries")
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+@cli.command("config")
+@click.pass_obj
+def show_config(settings: Settings) -> None:
+    """Show the effective settings (secrets masked)."""
+    secret = {"secret_key", "pseudonym_master_key", "optout_hash_key"}
+    values: dict[str, Any] = settings.model_dump()
+    for name in sorted(values):
+        value = "********" if name in secret else values[name]
+        click.echo(f"HDAB_{name.upper()}={value}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Errors that carry their HTTP meaning, rendered as RFC 9457 problem details (JSON) or an HTML page.
+
+One convention everywhere: 401 with no or an invalid token, 403 when the role may not do this,
+404 when the object exists but the caller may not see it (or does not exist), 409 when the
+object's state forbids the action, 422 for a payload that fails validation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://hdab.no/problems/"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid input: where it is (a dotted path) and what to fix."""
+
+    field: str
+    message: str
+
+
+@dataclass
+class ProblemError(Exception):
+    """Base of every error the API answers on purpose."""
+
+    detail: str
+    status: int = 400
+    slug: str = "bad-request"
+    errors: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.detail)
+
+    @property
+    def title(self) -> str:
+        return HTTPStatus(self.status).phrase
+
+
+class Unauthenticated(ProblemError):
+    def __init__(self, detail: str = "sign in, or send a valid bearer token") -> None:
+        super().__init__(detail, 401, "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ProblemError):
+    def __init__(self, detail: str = "your role does not allow this") -> None:
+        super().__init__(detail, 403, "forbidden")
+
+
+class NotFound(ProblemError):
+    def __init__(self, detail: str = "no such object") -> None:
+        super().__init__(detail, 404, "not-found")
+
+
+class Conflict(ProblemError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, 409, "conflict")
+
+
+class InvalidInput(ProblemError):
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail, 422, "invalid-input", errors or [])
+
+
+def problem_body(
+    status: int, detail: str, slug: str, errors: list[FieldError] | None = None, instance: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return body
+
+
+def wants_html(request: Request) -> bool:
+    """Pages get an HTML error page; the API (and any client not asking for HTML) gets JSON."""
+    if request.url.path.startswith("/api") or request.url.path in ("/healthz", "/readyz"):
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept
+
+
+def render_problem(
+    request: Request,
+    status: int,
+    detail: str,
+    slug: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if wants_html(request):
+        from hdab.core.templating import templates
+
+        return templates.TemplateResponse(
+            request,
+            "core/error.html",
+            {"status": status, "title": HTTPStatus(status).phrase, "detail": detail, "errors": errors or []},
+            status_code=status,
+            headers=headers,
+        )
+    return JSONResponse(
+        problem_body(status, detail, slug, errors, instance=request.url.path),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        where, rest = parts[0], parts[1:]
+        return ".".join(rest) if where == "body" and rest else ".".join([where, *rest])
+    return ".".join(parts)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> Response:
+        return render_problem(request, exc.status, exc.detail, exc.slug, exc.errors, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [FieldError(_field_path(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in exc.errors()]
+        return render_problem(request, 422, "the request is not valid; see errors", "invalid-input", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such page or resource"
+        return render_problem(request, exc.status_code, detail, slug, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # The trace goes to the log, never to the client.
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return render_problem(
+            request, 500, "an internal error occurred; it has been logged", "internal-error"
+        )

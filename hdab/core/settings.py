@@ -1,0 +1,142 @@
+"""Settings: one object, read from ``HDAB_*`` environment variables, for the server and every CLI command."""
+
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+
+# Development defaults. They make the embedded default run with no set-up; production refuses every
+# one of them (see Settings.production_problems).
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
+DEV_PSEUDONYM_MASTER_KEY = "dev-only-pseudonym-master-key-not-for-production"
+DEV_OPTOUT_HASH_KEY = "dev-only-optout-hash-key-not-for-production"
+MIN_KEY_LENGTH = 32
+
+
+class Environment(enum.StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(Exception):
+    """The settings do not allow the service to start. The message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    """Every setting of hdab. Each field ``x`` is read from the environment variable ``HDAB_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="HDAB_", extra="ignore", frozen=True)
+
+    env: Environment = Field(Environment.DEV, description="dev, test or production")
+    data_dir: Path = Field(
+        Path("var"), description="where the embedded database, dev keys and deliveries live"
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; default sqlite:///{HDAB_DATA_DIR}/hdab.db"
+    )
+    broker_url: str = Field(
+        "", description="Celery broker (Redis), e.g. redis://127.0.0.1:6379/0; empty: tasks run in-process"
+    )
+    search_url: str = Field(
+        "", description="OpenSearch URL; empty: search runs on the database"
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="public base of every URI the catalogue mints"
+    )
+    secret_key: str = Field(DEV_SECRET_KEY, description="signs sessions and keys audit hashes")
+    pseudonym_master_key: str = Field(
+        DEV_PSEUDONYM_MASTER_KEY, description="master secret from which per-permit pseudonym keys derive"
+    )
+    optout_hash_key: str = Field(
+        DEV_OPTOUT_HASH_KEY, description="key of the keyed hash under which opt-outs are stored"
+    )
+    reference_dir: Path = Field(
+        REPOSITORY_ROOT.parent / "shared" / "reference",
+        description="official shapes and vocabularies (tests and development only)",
+    )
+    host: str = Field("127.0.0.1", description="address `hdab serve` listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port `hdab serve` listens on")
+    dev_idp: bool | None = Field(
+        None,
+        description="the development identity provider; default on in dev and test, off in production,"
+        " where turning it on is refused",
+    )
+    clock_file: Path | None = Field(
+        None, description="tests only: a shared clock file read by every process (ignored in production)"
+    )
+    log_level: str = Field("INFO", description="Python logging level")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir}/hdab.db")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def dev_idp_enabled(self) -> bool:
+        return (not self.is_production) if self.dev_idp is None else (self.dev_idp and not self.is_production)
+
+    def production_problems(self) -> list[str]:
+        """What forbids starting in production; empty when nothing does."""
+        if not self.is_production:
+            return []
+        problems: list[str] = []
+        for name, value, default in (
+            ("HDAB_SECRET_KEY", self.secret_key, DEV_SECRET_KEY),
+            ("HDAB_PSEUDONYM_MASTER_KEY", self.pseudonym_master_key, DEV_PSEUDONYM_MASTER_KEY),
+            ("HDAB_OPTOUT_HASH_KEY", self.optout_hash_key, DEV_OPTOUT_HASH_KEY),
+        ):
+            if not value or value == default:
+                problems.append(f"{name} is missing or the development default")
+            elif len(value) < MIN_KEY_LENGTH:
+                problems.append(f"{name} is shorter than {MIN_KEY_LENGTH} characters")
+        keys = [self.secret_key, self.pseudonym_master_key, self.optout_hash_key]
+        if len(set(keys)) != len(keys) and all(keys):
+            problems.append("HDAB_SECRET_KEY, HDAB_PSEUDONYM_MASTER_KEY and HDAB_OPTOUT_HASH_KEY must differ")
+        if self.uses_sqlite:
+            problems.append("HDAB_DATABASE_URL is SQLite; production needs PostgreSQL")
+        if self.dev_idp:
+            problems.append("HDAB_DEV_IDP is on: the development identity provider is never allowed in production")
+        if not self.base_url.startswith("https://"):
+            problems.append("HDAB_BASE_URL must be https:// in production")
+        return problems
+
+    def ensure_startable(self) -> None:
+        problems = self.production_problems()
+        if problems:
+            raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment; a bad value is a one-line ConfigurationError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigurationError(
+            f"invalid setting HDAB_{field.upper()}: {first['msg']}"
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process (cached; tests install their own with runtime.configure)."""
+    return load_settings()

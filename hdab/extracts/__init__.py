@@ -1,0 +1,1 @@
+"""From permit to minimised, opt-out-filtered, pseudonymised delivery (extract issue)."""

@@ -112,7 +112,7 @@ def record(
     )
     entry.hash = entry_hash(entry)
     session.add(entry)
-    session.flush([entry])
+    session.flush()
     session.execute(
         update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash),
         execution_options={"synchronize_session": False},

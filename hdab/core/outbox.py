@@ -43,7 +43,7 @@ def enqueue(session: Session, task: str, payload: Mapping[str, Any]) -> OutboxMe
         id=uuid.uuid4(), task=task, payload=dict(payload), created_at=clock.now(), attempts=0
     )
     session.add(message)
-    session.flush([message])
+    session.flush()
     session.info.setdefault(_PENDING, []).append(message.id)
     return message
 

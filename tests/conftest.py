@@ -1,0 +1,130 @@
+"""Test fixtures: the same tests run on SQLite always and on PostgreSQL and Redis when configured.
+
+``HDAB_TEST_DATABASE_URL`` (PostgreSQL) and ``HDAB_TEST_BROKER_URL`` (Redis, a database number of
+its own: the tests flush it) add the real services; ``HDAB_REQUIRE_SERVICES=1`` turns a missing
+service or reference folder into a failure.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from hdab.core import clock, migrate, runtime
+from hdab.core.celery_app import configure_celery
+from hdab.core.db import Database
+from hdab.core.settings import Settings
+from tests.support import backends
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [_backend_line()]
+
+
+def _backend_line() -> str:
+    databases = "sqlite" + (
+        f" + postgresql ({backends.redacted(backends.TEST_DATABASE_URL)})"
+        if backends.TEST_DATABASE_URL
+        else ""
+    )
+    broker = (
+        f"redis ({backends.redacted(backends.TEST_BROKER_URL)}) + in-process"
+        if backends.TEST_BROKER_URL
+        else "in-process only"
+    )
+    reference = str(backends.REFERENCE_DIR) if backends.REFERENCE_DIR.is_dir() else "missing"
+    required = "required" if backends.REQUIRE_SERVICES else "optional"
+    return f"hdab backends: database={databases}; broker={broker}; reference={reference}; services {required}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.write_line(_backend_line())
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if backends.REQUIRE_SERVICES and not backends.REFERENCE_DIR.is_dir():
+        raise pytest.UsageError(
+            f"HDAB_REQUIRE_SERVICES=1 but the reference folder {backends.REFERENCE_DIR} is missing"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating every time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "hdab.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if not backends.TEST_DATABASE_URL:
+        backends.missing("PostgreSQL (HDAB_TEST_DATABASE_URL)")
+    url = backends.create_postgres_database()
+    migrate.upgrade(url)
+    yield url
+    backends.drop_postgres_database(url)
+
+
+def _truncate_postgres(database: Database) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(text("TRUNCATE audit_entries, outbox_messages"))
+        connection.execute(text(f"UPDATE audit_head SET seq = 0, hash = '{'0' * 64}'"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "hdab.db"
+        shutil.copy(template, target)
+        return f"sqlite:///{target}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Iterator[Settings]:
+    """Test settings on the parametrised database, tasks in-process; installed for the process."""
+    current = backends.make_settings(tmp_path / "data", database_url)
+    runtime.configure(current)
+    configure_celery(current)
+    yield current
+    if not current.uses_sqlite:
+        _truncate_postgres(runtime.database())
+    runtime.database().dispose()
+
+
+@pytest.fixture
+def database(settings: Settings) -> Database:
+    return runtime.database()
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path, sqlite_template: Path) -> Iterator[Settings]:
+    """For tests that need a database but no backend parametrisation."""
+    target = tmp_path / "hdab.db"
+    shutil.copy(sqlite_template, target)
+    current = backends.make_settings(tmp_path / "data", f"sqlite:///{target}")
+    runtime.configure(current)
+    configure_celery(current)
+    yield current
+    runtime.database().dispose()

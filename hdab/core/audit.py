@@ -139,18 +139,25 @@ def verify(session: Session) -> Verification:
     for entry in rows:
         if entry.seq != expected_seq:
             return Verification(
-                False, checked, expected_seq,
+                False,
+                checked,
+                expected_seq,
                 f"entry {expected_seq} is missing (the next entry present is {entry.seq})",
             )
         if entry.prev_hash != previous_hash:
             return Verification(
-                False, checked, entry.seq,
+                False,
+                checked,
+                entry.seq,
                 f"entry {entry.seq} does not follow entry {entry.seq - 1} (previous hash differs):"
                 " entries were removed, inserted or reordered",
             )
         if entry_hash(entry) != entry.hash:
             return Verification(
-                False, checked, entry.seq, f"entry {entry.seq} was changed (its hash does not match)"
+                False,
+                checked,
+                entry.seq,
+                f"entry {entry.seq} was changed (its hash does not match)",
             )
         previous_hash = entry.hash
         expected_seq += 1
@@ -161,7 +168,9 @@ def verify(session: Session) -> Verification:
         return Verification(False, checked, None, "the chain head row is missing")
     if head.seq != last_seq or head.hash != previous_hash:
         return Verification(
-            False, checked, last_seq + 1,
+            False,
+            checked,
+            last_seq + 1,
             f"the chain ends at entry {last_seq} but its head names entry {head.seq}:"
             " entries were removed from the end",
         )

@@ -24,7 +24,11 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from hdab.core import clock
 from hdab.core.errors import Forbidden, Unauthenticated
-from hdab.core.identifiers import InvalidIdentifier, person_number_kind, validate_organisation_number
+from hdab.core.identifiers import (
+    InvalidIdentifier,
+    person_number_kind,
+    validate_organisation_number,
+)
 
 SESSION_COOKIE = "hdab_session"
 AUDIENCE = "hdab"

@@ -58,7 +58,7 @@ def configure_celery(settings: Settings) -> Celery:
         imports=domains.module_names("tasks"),
     )
     # Drop connections made for an earlier broker (tests switch between backends).
-    celery_app._pool = None  # type: ignore[attr-defined]  # noqa: SLF001
+    celery_app._pool = None  # type: ignore[attr-defined]
     amqp = celery_app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None

@@ -44,9 +44,7 @@ def cli(ctx: click.Context) -> None:
 @click.option("--port", default=None, type=click.IntRange(1, 65535), help="port (default HDAB_PORT)")
 @click.option("--reload", is_flag=True, help="restart on code changes (development)")
 @click.pass_obj
-def serve(
-    settings: Settings, host: str | None = None, port: int | None = None, reload: bool = False
-) -> None:
+def serve(settings: Settings, host: str | None = None, port: int | None = None, reload: bool = False) -> None:
     """Serve the web app and the API."""
     import uvicorn
 
@@ -56,7 +54,12 @@ def serve(
     port = port or settings.port
     if reload:
         uvicorn.run(
-            "hdab.core.app:create_app", factory=True, host=host, port=port, reload=True, log_level="info"
+            "hdab.core.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            reload=True,
+            log_level="info",
         )
         return
     app = create_app(settings, run_scheduler=True)
@@ -163,8 +166,21 @@ def dev() -> None:
 
 @dev.command("token")
 @click.option(
-    "--role", "roles", multiple=True, required=True,
-    type=click.Choice(["applicant", "caseworker", "decision_maker", "data_holder", "admin", "citizen", "recipient"]),
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(
+        [
+            "applicant",
+            "caseworker",
+            "decision_maker",
+            "data_holder",
+            "admin",
+            "citizen",
+            "recipient",
+        ]
+    ),
     help="a role of the principal (repeat for several)",
 )
 @click.option("--sub", "subject", required=True, help="the principal's subject")
@@ -173,8 +189,12 @@ def dev() -> None:
 @click.option("--hours", default=8.0, type=click.FloatRange(min=0.01, max=24 * 30), help="lifetime")
 @click.pass_obj
 def dev_token(
-    settings: Settings, roles: tuple[str, ...], subject: str, organisation: str | None,
-    national_id: str | None, hours: float,
+    settings: Settings,
+    roles: tuple[str, ...],
+    subject: str,
+    organisation: str | None,
+    national_id: str | None,
+    hours: float,
 ) -> None:
     """Print a bearer token of the development identity provider."""
     from datetime import timedelta

@@ -82,7 +82,7 @@ def now_oslo() -> datetime:
     return now().astimezone(OSLO)
 
 
-def set(instant: datetime) -> None:  # noqa: A001 - the clock's verb
+def set(instant: datetime) -> None:
     """Freeze the clock at ``instant`` (tests only)."""
     global _override
     with _lock:

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,11 @@ class InvalidInput(ProblemError):
 
 
 def problem_body(
-    status: int, detail: str, slug: str, errors: list[FieldError] | None = None, instance: str | None = None
+    status: int,
+    detail: str,
+    slug: str,
+    errors: list[FieldError] | None = None,
+    instance: str | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
@@ -112,7 +116,12 @@ def render_problem(
         return templates.TemplateResponse(
             request,
             "core/error.html",
-            {"status": status, "title": HTTPStatus(status).phrase, "detail": detail, "errors": errors or []},
+            {
+                "status": status,
+                "title": HTTPStatus(status).phrase,
+                "detail": detail,
+                "errors": errors or [],
+            },
             status_code=status,
             headers=headers,
         )
@@ -139,7 +148,9 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = [FieldError(_field_path(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in exc.errors()]
+        errors = [
+            FieldError(_field_path(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in exc.errors()
+        ]
         return render_problem(request, 422, "the request is not valid; see errors", "invalid-input", errors)
 
     @app.exception_handler(StarletteHTTPException)

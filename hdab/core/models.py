@@ -22,7 +22,9 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entries"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(255))
     action: Mapped[str] = mapped_column(String(100), index=True)

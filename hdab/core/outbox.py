@@ -54,7 +54,12 @@ def _send(message: OutboxMessage) -> None:
         kwargs=message.payload,
         task_id=str(message.id),
         retry=True,
-        retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+        retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
     )
 
 
@@ -69,7 +74,10 @@ def _record_failure(engine: Engine, message_id: uuid.UUID, exc: BaseException) -
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
-            .values(attempts=OutboxMessage.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:1000])
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                last_error=f"{type(exc).__name__}: {exc}"[:1000],
+            )
         )
 
 
@@ -92,7 +100,7 @@ def relay(engine: Engine, ids: Iterable[uuid.UUID] | None = None, limit: int = 5
                 sent += _relay_in_process(engine, message_id)
             else:
                 sent += _relay_to_broker(engine, message_id)
-        except Exception as exc:  # noqa: BLE001 - recorded and retried by the periodic relay
+        except Exception as exc:
             log.warning("outbox message %s not delivered: %s", message_id, type(exc).__name__)
             _record_failure(engine, message_id, exc)
     return sent
@@ -102,9 +110,7 @@ def _relay_to_broker(engine: Engine, message_id: uuid.UUID) -> int:
     # Send, then mark sent, in one transaction holding the row: a crash in between sends the
     # message again later (at least once), never not at all.
     with Session(engine) as session, session.begin():
-        query = select(OutboxMessage).where(
-            OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None)
-        )
+        query = select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
         if engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         message = session.scalars(query).one_or_none()

@@ -39,21 +39,17 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("var"), description="where the embedded database, dev keys and deliveries live"
     )
-    database_url: str = Field(
-        "", description="SQLAlchemy URL; default sqlite:///{HDAB_DATA_DIR}/hdab.db"
-    )
+    database_url: str = Field("", description="SQLAlchemy URL; default sqlite:///{HDAB_DATA_DIR}/hdab.db")
     broker_url: str = Field(
-        "", description="Celery broker (Redis), e.g. redis://127.0.0.1:6379/0; empty: tasks run in-process"
+        "",
+        description="Celery broker (Redis), e.g. redis://127.0.0.1:6379/0; empty: tasks run in-process",
     )
-    search_url: str = Field(
-        "", description="OpenSearch URL; empty: search runs on the database"
-    )
-    base_url: str = Field(
-        "http://127.0.0.1:8000", description="public base of every URI the catalogue mints"
-    )
+    search_url: str = Field("", description="OpenSearch URL; empty: search runs on the database")
+    base_url: str = Field("http://127.0.0.1:8000", description="public base of every URI the catalogue mints")
     secret_key: str = Field(DEV_SECRET_KEY, description="signs sessions and keys audit hashes")
     pseudonym_master_key: str = Field(
-        DEV_PSEUDONYM_MASTER_KEY, description="master secret from which per-permit pseudonym keys derive"
+        DEV_PSEUDONYM_MASTER_KEY,
+        description="master secret from which per-permit pseudonym keys derive",
     )
     optout_hash_key: str = Field(
         DEV_OPTOUT_HASH_KEY, description="key of the keyed hash under which opt-outs are stored"
@@ -70,7 +66,8 @@ class Settings(BaseSettings):
         " where turning it on is refused",
     )
     clock_file: Path | None = Field(
-        None, description="tests only: a shared clock file read by every process (ignored in production)"
+        None,
+        description="tests only: a shared clock file read by every process (ignored in production)",
     )
     log_level: str = Field("INFO", description="Python logging level")
 
@@ -113,7 +110,9 @@ class Settings(BaseSettings):
         if self.uses_sqlite:
             problems.append("HDAB_DATABASE_URL is SQLite; production needs PostgreSQL")
         if self.dev_idp:
-            problems.append("HDAB_DEV_IDP is on: the development identity provider is never allowed in production")
+            problems.append(
+                "HDAB_DEV_IDP is on: the development identity provider is never allowed in production"
+            )
         if not self.base_url.startswith("https://"):
             problems.append("HDAB_BASE_URL must be https:// in production")
         return problems
@@ -131,9 +130,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigurationError(
-            f"invalid setting HDAB_{field.upper()}: {first['msg']}"
-        ) from None
+        raise ConfigurationError(f"invalid setting HDAB_{field.upper()}: {first['msg']}") from None
 
 
 @lru_cache(maxsize=1)

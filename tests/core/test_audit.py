@@ -25,8 +25,12 @@ def write_entries(database: Database, count: int, actor: str = "caseworker-1") -
     for index in range(count):
         with database.session() as session:
             audit.record(
-                session, actor=actor, action="application.viewed", object_type="application",
-                object_id=f"app-{index}", details={"index": index},
+                session,
+                actor=actor,
+                action="application.viewed",
+                object_type="application",
+                object_id=f"app-{index}",
+                details={"index": index},
             )
 
 
@@ -129,7 +133,8 @@ def test_recomputed_hash_after_change_still_breaks_the_link(database: Database) 
         session.expunge(entry)
     with tampering(database), database.engine.begin() as connection:
         connection.execute(
-            text("UPDATE audit_entries SET actor = 'forged', hash = :h WHERE seq = 2"), {"h": forged_hash}
+            text("UPDATE audit_entries SET actor = 'forged', hash = :h WHERE seq = 2"),
+            {"h": forged_hash},
         )
     result = verify(database)
     assert (result.ok, result.bad_seq) == (False, 3)
@@ -159,8 +164,12 @@ def test_entry_is_rolled_back_with_the_change(database: Database) -> None:
 def test_person_numbers_never_enter_in_clear(database: Database) -> None:
     with pytest.raises(audit.PersonalIdentifierInAudit), database.session() as session:
         audit.record(
-            session, actor="citizen", action="optout.recorded", object_type="optout",
-            object_id="x", details={"who": "01010012356"},
+            session,
+            actor="citizen",
+            action="optout.recorded",
+            object_type="optout",
+            object_id="x",
+            details={"who": "01010012356"},
         )
     with pytest.raises(audit.PersonalIdentifierInAudit), database.session() as session:
         audit.record(session, actor="01010012356", action="a", object_type="b", object_id="c")
@@ -168,15 +177,20 @@ def test_person_numbers_never_enter_in_clear(database: Database) -> None:
     assert ref == audit.identifier_ref("01010012356")
     assert "01010012356" not in ref and ref != audit.identifier_ref("15076500565")
     with database.session() as session:
-        audit.record(session, actor="citizen", action="optout.recorded", object_type="person",
-                     object_id=ref, details={})
+        audit.record(
+            session,
+            actor="citizen",
+            action="optout.recorded",
+            object_type="person",
+            object_id=ref,
+            details={},
+        )
     assert verify(database).ok
 
 
-@pytest.mark.postgres_only
 def test_concurrent_writers_never_fork_the_chain(database: Database) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("concurrency is proved on PostgreSQL; SQLite has one writer at a time")
+    # Order comes from the audit_head row: each writer's UPDATE of it holds the row lock
+    # (PostgreSQL) or the database write lock (SQLite) until commit, so writers queue.
     writers, per_writer = 8, 25
     barrier = threading.Barrier(writers)
     errors: list[BaseException] = []
@@ -185,7 +199,7 @@ def test_concurrent_writers_never_fork_the_chain(database: Database) -> None:
         try:
             barrier.wait()
             write_entries(database, per_writer, actor=f"writer-{number}")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
@@ -202,11 +216,18 @@ def test_concurrent_writers_never_fork_the_chain(database: Database) -> None:
 def _cli_verify(settings: Settings) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
     env.update(
-        HDAB_ENV="test", HDAB_DATA_DIR=str(settings.data_dir), HDAB_DATABASE_URL=settings.database_url
+        HDAB_ENV="test",
+        HDAB_DATA_DIR=str(settings.data_dir),
+        HDAB_DATABASE_URL=settings.database_url,
     )
     return subprocess.run(
         [sys.executable, "-m", "hdab.core.cli", "audit", "verify"],
-        env=env, cwd=Path(REPOSITORY_ROOT), capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        cwd=Path(REPOSITORY_ROOT),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

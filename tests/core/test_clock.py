@@ -34,9 +34,7 @@ def test_oslo_time_is_the_same_instant() -> None:
     assert clock.now_oslo().isoformat() == "2029-07-01T00:30:00+02:00"
 
 
-def test_shared_clock_file_is_read_by_every_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_shared_clock_file_is_read_by_every_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "clock.json"
     monkeypatch.setenv("HDAB_CLOCK_FILE", str(path))
     frozen = datetime(2030, 1, 1, tzinfo=UTC)
@@ -55,8 +53,20 @@ def test_shared_clock_file_is_read_by_every_process(
 def test_lint_forbids_reading_the_time_outside_the_clock(call: str) -> None:
     source = f"from datetime import UTC, date, datetime\n\nx = {call}\n"
     result = subprocess.run(
-        [str(RUFF), "check", "--select", "TID251", "--stdin-filename", "hdab/catalog/example.py", "-"],
-        input=source, capture_output=True, text=True, cwd=REPOSITORY_ROOT, check=False,
+        [
+            str(RUFF),
+            "check",
+            "--select",
+            "TID251",
+            "--stdin-filename",
+            "hdab/catalog/example.py",
+            "-",
+        ],
+        input=source,
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY_ROOT,
+        check=False,
     )
     assert result.returncode == 1
     assert "hdab.core.clock" in result.stdout
@@ -65,6 +75,9 @@ def test_lint_forbids_reading_the_time_outside_the_clock(call: str) -> None:
 def test_no_module_reads_the_time_except_the_clock() -> None:
     result = subprocess.run(
         [str(RUFF), "check", "--select", "TID251", "hdab", "bench"],
-        capture_output=True, text=True, cwd=REPOSITORY_ROOT, check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY_ROOT,
+        check=False,
     )
     assert result.returncode == 0, result.stdout

@@ -85,8 +85,11 @@ def test_impossible_date_is_refused() -> None:
 
 
 @given(
-    day=st.integers(1, 28), month=st.integers(1, 12), year=st.integers(0, 99),
-    individual=st.integers(0, 999), remainder=st.sampled_from([0, 1, 2, 3]),
+    day=st.integers(1, 28),
+    month=st.integers(1, 12),
+    year=st.integers(0, 99),
+    individual=st.integers(0, 999),
+    remainder=st.sampled_from([0, 1, 2, 3]),
 )
 def test_every_number_with_correct_controls_validates(
     day: int, month: int, year: int, individual: int, remainder: int

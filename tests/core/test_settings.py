@@ -97,7 +97,12 @@ def _hdab(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complet
     base = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
     return subprocess.run(
         [sys.executable, "-m", "hdab.core.cli", *args],
-        env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

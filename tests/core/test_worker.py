@@ -74,7 +74,10 @@ def worker_settings(
         database_url = f"sqlite:///{tmp_path / 'hdab.db'}"
     redis.Redis.from_url(backends.TEST_BROKER_URL).flushdb()
     settings = backends.make_settings(
-        tmp_path / "data", database_url, backends.TEST_BROKER_URL, clock_file=tmp_path / "clock.json"
+        tmp_path / "data",
+        database_url,
+        backends.TEST_BROKER_URL,
+        clock_file=tmp_path / "clock.json",
     )
     runtime.configure(settings)
     configure_celery(settings)
@@ -91,7 +94,10 @@ def _start(settings: Settings, command: list[str], log: Path) -> subprocess.Pope
     with log.open("wb") as handle:
         return subprocess.Popen(
             [sys.executable, "-m", "hdab.core.cli", *command],
-            env=_process_env(settings), cwd=REPOSITORY_ROOT, stdout=handle, stderr=subprocess.STDOUT,
+            env=_process_env(settings),
+            cwd=REPOSITORY_ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -109,8 +115,17 @@ def worker(worker_settings: Settings, tmp_path: Path) -> Iterator[subprocess.Pop
     log = tmp_path / "worker.log"
     process = _start(
         worker_settings,
-        ["worker", "--pool", "solo", "--include", "tests.support.tasks", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle"],
+        [
+            "worker",
+            "--pool",
+            "solo",
+            "--include",
+            "tests.support.tasks",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         log,
     )
 
@@ -159,8 +174,11 @@ def test_message_survives_a_broker_outage_and_beat_delivers_it(
     # Nobody in this process relays it: beat schedules core.outbox_relay, the worker runs it.
     beat = _start(worker_settings, ["beat", "--loglevel", "INFO"], tmp_path / "beat.log")
     try:
-        wait_for(lambda: traces(database) == ["after the outage"], seconds=60,
-                 what="beat and the worker to relay the message")
+        wait_for(
+            lambda: traces(database) == ["after the outage"],
+            seconds=60,
+            what="beat and the worker to relay the message",
+        )
     finally:
         _stop(beat)
 
@@ -182,8 +200,13 @@ def test_worker_without_broker_is_refused(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
     env["HDAB_DATA_DIR"] = str(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "hdab.core.cli", "worker"], env=env, cwd=REPOSITORY_ROOT,
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "hdab.core.cli", "worker"],
+        env=env,
+        cwd=REPOSITORY_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "HDAB_BROKER_URL is not set" in result.stderr

@@ -19,6 +19,10 @@ def leave_trace(self: Any, marker: str, fail: bool = False) -> None:
         raise RuntimeError("this task was asked to fail")
     with runtime.database().session() as session:
         audit.record(
-            session, actor=audit.SYSTEM_ACTOR, action=TRACE_ACTION, object_type="outbox_message",
-            object_id=str(self.request.id), details={"marker": marker},
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action=TRACE_ACTION,
+            object_type="outbox_message",
+            object_id=str(self.request.id),
+            details={"marker": marker},
         )

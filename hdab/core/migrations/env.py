@@ -12,12 +12,11 @@ target_metadata = Base.metadata
 
 
 def run_migrations() -> None:
-    url = context.config.attributes.get("database_url")
     connection = context.config.attributes.get("connection")
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(url, pool=False)
+    engine = make_engine(str(context.config.attributes["database_url"]), pool=False)
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

@@ -1,0 +1,17 @@
+"""Run every benchmark and print its figures."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import audit_chain
+
+
+def main() -> int:
+    for benchmark in (audit_chain,):
+        benchmark.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,6 +33,11 @@ def cli(ctx: click.Context) -> None:
     except ConfigurationError as exc:
         _fail(str(exc), EXIT_CONFIG)
     runtime.configure(settings)
+    if ctx.invoked_subcommand not in ("worker", "beat"):
+        from hdab.core.celery_app import configure_celery
+
+        # Commands that change data enqueue work like the server does: to the broker, or in-process.
+        configure_celery(settings)
     ctx.obj = settings
 
 

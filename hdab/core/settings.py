@@ -45,7 +45,9 @@ class Settings(BaseSettings):
         description="Celery broker (Redis), e.g. redis://127.0.0.1:6379/0; empty: tasks run in-process",
     )
     search_url: str = Field("", description="OpenSearch URL; empty: search runs on the database")
-    base_url: str = Field("http://127.0.0.1:8000", description="public base of every URI the catalogue mints")
+    base_url: str = Field(
+        "", description="public base of every URI the catalogue mints; default http://{HDAB_HOST}:{HDAB_PORT}"
+    )
     secret_key: str = Field(DEV_SECRET_KEY, description="signs sessions and keys audit hashes")
     pseudonym_master_key: str = Field(
         DEV_PSEUDONYM_MASTER_KEY,
@@ -75,7 +77,8 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir}/hdab.db")
-        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        base_url = self.base_url or f"http://{self.host}:{self.port}"
+        object.__setattr__(self, "base_url", base_url.rstrip("/"))
         return self
 
     @property

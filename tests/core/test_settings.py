@@ -41,7 +41,14 @@ def test_defaults_give_the_embedded_sqlite_database_under_the_data_dir(
     assert settings.database_url == "sqlite:////srv/hdab/hdab.db"
     assert settings.broker_url == "" and settings.search_url == ""
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.base_url == "http://127.0.0.1:8000"
     assert settings.dev_idp_enabled
+
+
+def test_base_url_follows_host_and_port_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("HDAB_PORT", "9000")
+    assert load_settings().base_url == "http://127.0.0.1:9000"
 
 
 def test_every_setting_is_read_from_its_hdab_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,1 @@
+"""RDF for the catalogue: namespaces, layered profiles (record <-> graph), safe parsing, SHACL."""

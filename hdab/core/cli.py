@@ -253,6 +253,19 @@ def show_config(settings: Settings) -> None:
         click.echo(f"HDAB_{name.upper()}={value}")
 
 
+def _add_domain_commands() -> None:
+    """Each domain's ``cli.group`` becomes ``hdab <domain> ...``."""
+    from hdab.core import domains
+
+    for module in domains.import_all("cli"):
+        group = getattr(module, "group", None)
+        if isinstance(group, click.Group):
+            cli.add_command(group)
+
+
+_add_domain_commands()
+
+
 def main() -> None:
     cli()
 

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         REPOSITORY_ROOT.parent / "shared" / "reference",
         description="official shapes and vocabularies (tests and development only)",
     )
+    shapes_dir: Path | None = Field(
+        None,
+        description="official SHACL shapes and vocabularies (hdab catalog fetch-shapes fills it);"
+        " default {HDAB_DATA_DIR}/shapes",
+    )
+    import_max_bytes: int = Field(20 * 1024 * 1024, ge=1, description="largest RDF upload accepted")
+    import_max_triples: int = Field(500_000, ge=1, description="most triples one RDF upload may hold")
     host: str = Field("127.0.0.1", description="address `hdab serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `hdab serve` listens on")
     dev_idp: bool | None = Field(
@@ -77,6 +84,8 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir}/hdab.db")
+        if self.shapes_dir is None:
+            object.__setattr__(self, "shapes_dir", self.data_dir / "shapes")
         base_url = self.base_url or f"http://{self.host}:{self.port}"
         object.__setattr__(self, "base_url", base_url.rstrip("/"))
         return self

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from kombu import Connection
 from sqlalchemy import text
@@ -13,6 +16,33 @@ from sqlalchemy.orm import Session
 from hdab.core import runtime
 
 health_router = APIRouter(tags=["health"])
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Paging:
+    """The same paging parameters everywhere in the API: ``page`` (from 1) and ``page_size``."""
+
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    def last_page(self, total: int) -> int:
+        return max(1, -(-total // self.page_size))
+
+
+def paging(
+    page: int = Query(1, ge=1, description="page number, from 1"),
+    page_size: int = Query(
+        DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"items per page (at most {MAX_PAGE_SIZE})"
+    ),
+) -> Paging:
+    return Paging(page, page_size)
 
 
 def db_session() -> Iterator[Session]:
@@ -83,3 +113,40 @@ def readyz(request: Request) -> JSONResponse:
             media_type="application/problem+json",
         )
     return JSONResponse({"status": "ready", "checks": checks})
+
+
+def not_modified(request: Request, etag: str, last_modified: datetime | None) -> bool:
+    """Whether the client's cached copy is current (If-None-Match first, then If-Modified-Since)."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since and last_modified is not None:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        return last_modified.replace(microsecond=0) <= since
+    return False
+
+
+def cache_headers(etag: str, last_modified: datetime | None) -> dict[str, str]:
+    headers = {"ETag": etag, "Vary": "Accept, Accept-Language"}
+    if last_modified is not None:
+        headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
+    return headers
+
+
+def preferred_language(request: Request) -> str:
+    """The page language: ?lang= (nb or en), else Accept-Language, else Norwegian Bokmål."""
+    chosen = request.query_params.get("lang")
+    if chosen in ("nb", "en"):
+        return chosen
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith(("nb", "no", "nn")):
+            return "nb"
+        if tag.startswith("en"):
+            return "en"
+    return "nb"

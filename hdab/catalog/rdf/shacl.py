@@ -172,7 +172,7 @@ def _result(report: Graph, result: Node) -> ValidationResult:
     focus = report.value(result, SH.focusNode)
     return ValidationResult(
         severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
-        focus_node=str(focus),
+        focus_node=focus.n3() if isinstance(focus, BNode) else str(focus),
         path=str(path) if isinstance(path, URIRef) else (None if path is None else "(complex path)"),
         message=str(message) if isinstance(message, Literal) else "constraint not met",
         value=str(value) if value is not None else None,

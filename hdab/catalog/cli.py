@@ -1,0 +1,73 @@
+"""`hdab catalog ...`: seed, import, validate and fetch the official shapes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from hdab.core import audit, runtime
+
+group = click.Group("catalog", help="The HealthDCAT-AP catalogue.")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"hdab: {message}", err=True)
+    sys.exit(code)
+
+
+@group.command("seed")
+def seed() -> None:
+    """Load the NPR and KPR datasets (again: changes nothing)."""
+    from hdab.catalog import service
+    from hdab.core.errors import ProblemError
+
+    settings = runtime.settings()
+    try:
+        with runtime.database().session() as session:
+            results = service.seed(session, settings, audit.SYSTEM_ACTOR)
+    except ProblemError as exc:
+        _fail(f"seed refused: {exc.detail}" + "".join(f"\n  {e.field}: {e.message}" for e in exc.errors))
+    for result in results:
+        click.echo(f"{result.identifier}: {result.outcome.value} (version {result.version})")
+
+
+@group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ttl", "jsonld", "rdf", "nt"]),
+    default=None,
+    help="RDF format (default: from the file extension)",
+)
+def import_file(path: Path, fmt: str | None) -> None:
+    """Import DCAT-AP / HealthDCAT-AP RDF from PATH: every dataset or none."""
+    from hdab.catalog.rdf.formats import BY_KEY
+    from hdab.catalog.rdf.safe_parse import parse_rdf
+    from hdab.catalog.routes import import_graph
+    from hdab.core.errors import ProblemError
+
+    settings = runtime.settings()
+    extension = {"ttl": "ttl", "jsonld": "jsonld", "json": "jsonld", "rdf": "rdf", "xml": "rdf", "nt": "nt"}
+    key = fmt or extension.get(path.suffix.lstrip(".").lower())
+    if key is None:
+        _fail(f"cannot tell the RDF format of {path.name}; say --format", 2)
+    assert key is not None
+    try:
+        graph = parse_rdf(
+            path.read_bytes(),
+            BY_KEY[key],
+            max_bytes=settings.import_max_bytes,
+            max_triples=settings.import_max_triples,
+        )
+        with runtime.database().session() as session:
+            results = import_graph(session, audit.SYSTEM_ACTOR, graph)
+    except ProblemError as exc:
+        _fail(
+            f"import refused, nothing stored: {exc.detail}"
+            + "".join(f"\n  {e.field}: {e.message}" for e in exc.errors)
+        )
+    for result in results:
+        click.echo(f"{result.identifier}: {result.outcome} (version {result.version})")

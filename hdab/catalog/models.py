@@ -1,0 +1,63 @@
+"""Catalogue tables: the current state of each dataset and every version of its record."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hdab.core.db import Base, UTCDateTime
+
+
+class DatasetStatus(enum.StrEnum):
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+
+class ChangeKind(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    WITHDRAWN = "withdrawn"
+
+
+class CatalogDataset(Base):
+    """A dataset of the catalogue, with its current record (the latest version's)."""
+
+    __tablename__ = "catalog_datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(128), unique=True)
+    iri: Mapped[str] = mapped_column(String(2000), unique=True)
+    status: Mapped[DatasetStatus] = mapped_column(
+        Enum(DatasetStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON())
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # N-Triples of the published record, made once per version: serving the catalogue then
+    # needs no graph building per request.
+    ntriples: Mapped[str] = mapped_column(Text())
+    issued: Mapped[date] = mapped_column(Date())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class CatalogDatasetVersion(Base):
+    """One version of a dataset's record: who changed it, when, why."""
+
+    __tablename__ = "catalog_dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("catalog_datasets.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    change: Mapped[ChangeKind] = mapped_column(
+        Enum(ChangeKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    record: Mapped[dict[str, Any]] = mapped_column(JSON())
+    content_hash: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str] = mapped_column(Text())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

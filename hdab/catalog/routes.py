@@ -1,0 +1,238 @@
+"""Catalogue JSON API: datasets (create, read, update, withdraw, versions) and RDF import."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from hdab.catalog import repository, service
+from hdab.catalog.codec import record_from_json
+from hdab.catalog.models import CatalogDataset
+from hdab.catalog.rdf.formats import BY_KEY, BY_MEDIA_TYPE, FORMATS
+from hdab.catalog.rdf.safe_parse import parse_rdf
+from hdab.core import runtime
+from hdab.core.auth import Principal, Role, require_roles
+from hdab.core.errors import FieldError, InvalidInput, NotFound, ProblemError
+from hdab.core.web import Paging, db_session, paging
+
+router = APIRouter(prefix="/api", tags=["catalogue"])
+editors = require_roles(Role.DATA_HOLDER, Role.ADMIN)
+
+
+class DatasetSummary(BaseModel):
+    identifier: str
+    iri: str
+    status: str
+    version: int
+    title: dict[str, str]
+    updated_at: datetime
+
+
+class DatasetPage(BaseModel):
+    items: list[DatasetSummary]
+    page: int
+    page_size: int
+    total: int
+
+
+class VersionOut(BaseModel):
+    version: int
+    change: str
+    author: str
+    note: str
+    created_at: datetime
+
+
+class ImportedDataset(BaseModel):
+    identifier: str
+    outcome: str
+    version: int
+
+
+class ImportResult(BaseModel):
+    datasets: list[ImportedDataset]
+
+
+def _summary(row: CatalogDataset) -> DatasetSummary:
+    title = row.record.get("title", {})
+    return DatasetSummary(
+        identifier=row.identifier,
+        iri=row.iri,
+        status=row.status.value,
+        version=row.version,
+        title={k: v for k, v in title.items() if v},
+        updated_at=row.updated_at,
+    )
+
+
+def _record(data: Any, where: str = "record") -> Any:
+    try:
+        return record_from_json(data)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join([where, *(str(p) for p in e["loc"])]), e["msg"]) for e in exc.errors()[:50]
+        ]
+        raise InvalidInput("the dataset record is not valid; see errors", errors) from None
+
+
+def _find(session: Session, identifier: str) -> CatalogDataset:
+    row = session.scalars(repository.by_identifier(identifier)).one_or_none()
+    if row is None:
+        raise NotFound(f"no dataset with identifier {identifier!r}")
+    return row
+
+
+@router.get("/datasets", response_model=DatasetPage, summary="Datasets, published and withdrawn")
+def list_datasets(page: Paging = Depends(paging), session: Session = Depends(db_session)) -> DatasetPage:
+    from sqlalchemy import func, select
+
+    total = session.scalar(select(func.count()).select_from(CatalogDataset)) or 0
+    rows = session.scalars(
+        select(CatalogDataset).order_by(CatalogDataset.identifier).offset(page.offset).limit(page.page_size)
+    )
+    return DatasetPage(
+        items=[_summary(r) for r in rows], page=page.page, page_size=page.page_size, total=total
+    )
+
+
+@router.get("/datasets/{identifier}", summary="A dataset's current record as JSON")
+def get_dataset(identifier: str, session: Session = Depends(db_session)) -> dict[str, Any]:
+    row = _find(session, identifier)
+    return {"status": row.status.value, "version": row.version, "record": row.record}
+
+
+_RECORD_EXAMPLE = {
+    "record": {"identifier": "npr-example", "...": "every field of a DatasetRecord"},
+    "note": "why",
+}
+
+
+@router.post(
+    "/datasets",
+    status_code=201,
+    summary="Create a dataset (data holders, admins); validated by the official shapes",
+    responses={409: {"description": "the identifier exists"}, 422: {"description": "invalid record"}},
+)
+def create_dataset(
+    body: Annotated[dict[str, Any], Body(examples=[_RECORD_EXAMPLE])],
+    principal: Principal = Depends(editors),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    record_data = body.get("record")
+    if not isinstance(record_data, dict):
+        raise InvalidInput("send {'record': {...}, 'note': '...'}", [FieldError("record", "required")])
+    data = {"iri": "", **record_data}
+    record = _record(data)
+    row = service.create(session, runtime.settings(), principal.actor, record, _note(body, "created"))
+    return {"status": row.status.value, "version": row.version, "record": row.record}
+
+
+def _note(body: dict[str, Any], default: str) -> str:
+    note = body.get("note", default)
+    if not isinstance(note, str) or len(note) > 2000:
+        raise InvalidInput("note must be text of at most 2000 characters", [FieldError("note", "invalid")])
+    return note or default
+
+
+@router.put(
+    "/datasets/{identifier}",
+    summary="Update a dataset: a new version with author, time and note",
+    responses={404: {}, 409: {}, 422: {}},
+)
+def update_dataset(
+    identifier: str,
+    body: Annotated[dict[str, Any], Body(examples=[_RECORD_EXAMPLE])],
+    principal: Principal = Depends(editors),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    row = _find(session, identifier)
+    record_data = body.get("record")
+    if not isinstance(record_data, dict):
+        raise InvalidInput("send {'record': {...}, 'note': '...'}", [FieldError("record", "required")])
+    record = _record({"iri": row.iri, **record_data})
+    row = service.update(
+        session, runtime.settings(), principal.actor, identifier, record, _note(body, "updated")
+    )
+    return {"status": row.status.value, "version": row.version, "record": row.record}
+
+
+@router.delete(
+    "/datasets/{identifier}",
+    summary="Withdraw a dataset: it leaves /catalog; its versions stay",
+    responses={404: {}, 409: {"description": "withdrawn already"}},
+)
+def withdraw_dataset(
+    identifier: str,
+    note: str = Query("withdrawn", max_length=2000),
+    principal: Principal = Depends(editors),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    row = service.withdraw(session, principal.actor, identifier, note)
+    return {"status": row.status.value, "version": row.version}
+
+
+@router.get("/datasets/{identifier}/versions", response_model=list[VersionOut], summary="Every version")
+def dataset_versions(identifier: str, session: Session = Depends(db_session)) -> list[VersionOut]:
+    return [
+        VersionOut(
+            version=v.version, change=v.change.value, author=v.author, note=v.note, created_at=v.created_at
+        )
+        for v in service.versions(session, identifier)
+    ]
+
+
+@router.post(
+    "/catalog/import",
+    response_model=ImportResult,
+    summary="Import DCAT-AP / HealthDCAT-AP RDF: all datasets or none",
+    responses={
+        413: {"description": "too large"},
+        415: {"description": "unknown format"},
+        422: {"description": "unparsable RDF or shape violations, each with focus node and path"},
+    },
+)
+async def import_catalog(
+    request: Request,
+    format: str | None = Query(None, description="ttl, jsonld, rdf or nt (else Content-Type)"),
+    principal: Principal = Depends(editors),
+    session: Session = Depends(db_session),
+) -> ImportResult:
+    settings = runtime.settings()
+    if format is not None:
+        fmt = BY_KEY.get(format)
+    else:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        fmt = BY_MEDIA_TYPE.get(content_type)
+    if fmt is None:
+        raise ProblemError(
+            "send RDF as " + ", ".join(f.media_type for f in FORMATS) + " (Content-Type) or say ?format=",
+            415,
+            "unsupported-media-type",
+        )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.import_max_bytes:
+        raise ProblemError(
+            f"the upload is {declared} bytes; at most {settings.import_max_bytes} are accepted",
+            413,
+            "too-large",
+        )
+    data = bytearray()
+    async for chunk in request.stream():
+        data.extend(chunk)
+        if len(data) > settings.import_max_bytes:
+            raise ProblemError(f"the upload exceeds {settings.import_max_bytes} bytes", 413, "too-large")
+    graph = parse_rdf(
+        bytes(data), fmt, max_bytes=settings.import_max_bytes, max_triples=settings.import_max_triples
+    )
+    return ImportResult(datasets=import_graph(session, principal.actor, graph))
+
+
+def import_graph(session: Session, actor: str, graph: Any) -> list[ImportedDataset]:
+    results = service.import_graph(session, runtime.settings(), actor, graph, "imported")
+    return [
+        ImportedDataset(identifier=r.identifier, outcome=r.outcome.value, version=r.version) for r in results
+    ]

@@ -1,0 +1,216 @@
+"""Catalogue use cases: create, update, withdraw, import and seed datasets, each change a new version.
+
+Services take a session and an actor, write audit entries in the same transaction, and never commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from datetime import date
+
+from rdflib import Graph
+from sqlalchemy.orm import Session
+
+from hdab.catalog import repository
+from hdab.catalog.codec import content_hash, record_from_json, record_to_json
+from hdab.catalog.domain import DatasetRecord, InvalidRecord, canonical, check_record
+from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion, ChangeKind, DatasetStatus
+from hdab.catalog.rdf.profiles import RecordError, new_graph, read_datasets, write_dataset
+from hdab.catalog.validation import gate
+from hdab.core import audit, clock
+from hdab.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from hdab.core.settings import Settings
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    identifier: str
+    outcome: Outcome
+    version: int
+
+
+def dataset_iri(settings: Settings, identifier: str) -> str:
+    return f"{settings.base_url}/datasets/{identifier}"
+
+
+def checked(record: DatasetRecord) -> DatasetRecord:
+    try:
+        check_record(record)
+    except InvalidRecord as exc:
+        raise InvalidInput(f"the record is not valid: {exc}", [FieldError(exc.field, exc.message)]) from None
+    return canonical(record)
+
+
+def current_record(row: CatalogDataset) -> DatasetRecord:
+    return record_from_json(row.record)
+
+
+def _published_form(record: DatasetRecord, row_issued: date | None, version: int) -> DatasetRecord:
+    """The record as published: issued, modified and version follow the version history."""
+    today = clock.now_oslo().date()
+    return dataclasses.replace(
+        record,
+        issued=row_issued or today,
+        modified=today,
+        version=str(version),
+    )
+
+
+def _ntriples(record: DatasetRecord) -> str:
+    return write_dataset(record).serialize(format="nt")
+
+
+def _store(
+    session: Session,
+    actor: str,
+    record: DatasetRecord,
+    note: str,
+    change: ChangeKind,
+    row: CatalogDataset | None,
+) -> CatalogDataset:
+    now = clock.now()
+    version = 1 if row is None else row.version + 1
+    published = _published_form(record, row.issued if row else None, version)
+    data = record_to_json(published)
+    digest = content_hash(published)
+    if row is None:
+        row = CatalogDataset(
+            identifier=record.identifier,
+            iri=record.iri,
+            issued=published.issued,
+            status=DatasetStatus.PUBLISHED,
+        )
+        session.add(row)
+    row.status = DatasetStatus.WITHDRAWN if change is ChangeKind.WITHDRAWN else DatasetStatus.PUBLISHED
+    row.version = version
+    row.record = data
+    row.content_hash = digest
+    row.ntriples = _ntriples(published)
+    row.updated_at = now
+    session.flush()
+    session.add(
+        CatalogDatasetVersion(
+            dataset_id=row.id,
+            version=version,
+            change=change,
+            record=data,
+            content_hash=digest,
+            author=actor,
+            note=note,
+            created_at=now,
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action=f"catalog.dataset.{change.value}",
+        object_type="dataset",
+        object_id=record.identifier,
+        details={"version": version, "note": note[:500]},
+    )
+    return row
+
+
+def _find(session: Session, identifier: str) -> CatalogDataset:
+    row = session.scalars(repository.by_identifier(identifier)).one_or_none()
+    if row is None:
+        raise NotFound(f"no dataset with identifier {identifier!r}")
+    return row
+
+
+def create(
+    session: Session, settings: Settings, actor: str, record: DatasetRecord, note: str
+) -> CatalogDataset:
+    """A new dataset; its IRI is minted under HDAB_BASE_URL."""
+    record = checked(dataclasses.replace(record, iri=dataset_iri(settings, record.identifier)))
+    if session.scalars(repository.by_identifier(record.identifier)).one_or_none() is not None:
+        raise Conflict(f"a dataset with identifier {record.identifier!r} exists already")
+    gate(settings, write_dataset(record))
+    return _store(session, actor, record, note, ChangeKind.CREATED, None)
+
+
+def update(
+    session: Session, settings: Settings, actor: str, identifier: str, record: DatasetRecord, note: str
+) -> CatalogDataset:
+    row = _find(session, identifier)
+    if record.identifier != identifier:
+        raise InvalidInput(
+            "the identifier cannot change", [FieldError("identifier", f"must stay {identifier!r}")]
+        )
+    record = checked(dataclasses.replace(record, iri=row.iri))
+    gate(settings, write_dataset(record))
+    if row.status is DatasetStatus.PUBLISHED and content_hash(record) == row.content_hash:
+        return row
+    return _store(session, actor, record, note, ChangeKind.UPDATED, row)
+
+
+def withdraw(session: Session, actor: str, identifier: str, note: str) -> CatalogDataset:
+    row = _find(session, identifier)
+    if row.status is DatasetStatus.WITHDRAWN:
+        raise Conflict(f"dataset {identifier!r} is withdrawn already")
+    return _store(session, actor, current_record(row), note, ChangeKind.WITHDRAWN, row)
+
+
+def upsert(session: Session, actor: str, record: DatasetRecord, note: str) -> UpsertResult:
+    """Store a record (already validated) by its dct:identifier: created, updated or unchanged."""
+    record = checked(record)
+    row = session.scalars(repository.by_identifier(record.identifier)).one_or_none()
+    if row is None:
+        clash = session.scalars(repository.by_iri(record.iri)).one_or_none()
+        if clash is not None:
+            raise Conflict(f"IRI {record.iri} belongs to dataset {clash.identifier!r}")
+        row = _store(session, actor, record, note, ChangeKind.CREATED, None)
+        return UpsertResult(record.identifier, Outcome.CREATED, row.version)
+    if row.status is DatasetStatus.PUBLISHED and content_hash(record) == row.content_hash:
+        return UpsertResult(record.identifier, Outcome.UNCHANGED, row.version)
+    record = dataclasses.replace(record, iri=row.iri)
+    row = _store(session, actor, record, note, ChangeKind.UPDATED, row)
+    return UpsertResult(record.identifier, Outcome.UPDATED, row.version)
+
+
+def import_graph(
+    session: Session, settings: Settings, actor: str, graph: Graph, note: str
+) -> list[UpsertResult]:
+    """Atomic: the whole graph passes the shapes and every record is stored, or the caller rolls back.
+
+    The shapes judge the RDF as submitted, so the answer lists every violation with its focus node
+    and path; only then are the records read from it.
+    """
+    gate(settings, graph)
+    try:
+        records = read_datasets(graph)
+    except RecordError as exc:
+        raise InvalidInput("a dataset cannot be read", [FieldError(exc.node, str(exc))]) from None
+    if not records:
+        raise InvalidInput("the RDF holds no dcat:Dataset")
+    seen: set[str] = set()
+    for record in records:
+        checked(record)
+        if record.identifier in seen:
+            raise InvalidInput(f"dataset identifier {record.identifier!r} appears twice")
+        seen.add(record.identifier)
+    return [upsert(session, actor, record, note) for record in records]
+
+
+def seed(session: Session, settings: Settings, actor: str) -> list[UpsertResult]:
+    """Load the NPR and KPR seed; running it again changes nothing."""
+    from hdab.catalog.seed import seed_records
+
+    records = seed_records(settings.base_url)
+    graph = new_graph()
+    for record in records:
+        write_dataset(record, graph)
+    gate(settings, graph)
+    return [upsert(session, actor, record, "catalogue seed") for record in records]
+
+
+def versions(session: Session, identifier: str) -> list[CatalogDatasetVersion]:
+    return list(session.scalars(repository.versions(_find(session, identifier).id)))

@@ -1,0 +1,190 @@
+"""Public catalogue endpoints: /catalog for harvesters, /datasets pages that also dereference as RDF."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from hdab.catalog import repository
+from hdab.catalog.codec import record_from_json
+from hdab.catalog.domain import DatasetRecord
+from hdab.catalog.labels import label, ui_text
+from hdab.catalog.models import DatasetStatus
+from hdab.catalog.publish import catalog_page_graph
+from hdab.catalog.rdf.formats import BY_KEY, BY_MEDIA_TYPE, FORMATS, HTML, TURTLE, negotiate, serialize
+from hdab.catalog.rdf.profiles import new_graph
+from hdab.core import runtime
+from hdab.core.errors import FieldError, InvalidInput, NotFound, ProblemError
+from hdab.core.templating import templates
+from hdab.core.web import Paging, cache_headers, db_session, not_modified, paging, preferred_language
+
+router = APIRouter(tags=["catalogue"])
+
+FORMAT_HELP = "ttl, jsonld, rdf or nt (overrides Accept)"
+
+
+def _format_param(format: str | None) -> str | None:
+    if format is None:
+        return None
+    fmt = BY_KEY.get(format)
+    if fmt is None:
+        raise InvalidInput(
+            "unknown format", [FieldError("query.format", f"use one of {', '.join(f.key for f in FORMATS)}")]
+        )
+    return fmt.media_type
+
+
+def _modified_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            "modified_since is not an ISO 8601 date or date-time",
+            [FieldError("query.modified_since", "for example 2026-11-01 or 2026-11-01T12:00:00Z")],
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _etag(*parts: object) -> str:
+    return 'W/"' + hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32] + '"'
+
+
+@router.get(
+    "/catalog",
+    summary="The catalogue as DCAT-AP / HealthDCAT-AP RDF, paged for harvesters",
+    responses={200: {"content": {f.media_type: {} for f in FORMATS}}, 304: {"description": "not modified"}},
+)
+def catalog(
+    request: Request,
+    page: Paging = Depends(paging),
+    format: str | None = Query(None, description=FORMAT_HELP),
+    modified_since: str | None = Query(None, description="only records changed after this ISO 8601 time"),
+    session: Session = Depends(db_session),
+) -> Response:
+    media = _format_param(format) or negotiate(request.headers.get("accept"), False, TURTLE.media_type)
+    since = _modified_since(modified_since)
+    total = session.scalar(repository.count_published(since)) or 0
+    last_change = session.scalar(repository.last_change())
+    rows = list(session.scalars(repository.published(since).offset(page.offset).limit(page.page_size)))
+    etag = _etag(
+        "catalog", media, page, modified_since, total, [(r.identifier, r.version) for r in rows], last_change
+    )
+    headers = cache_headers(etag, last_change)
+    if not_modified(request, etag, last_change):
+        return Response(status_code=304, headers=headers)
+    extra = {"modified_since": modified_since} if modified_since else {}
+    if format:
+        extra["format"] = format
+    graph = catalog_page_graph(
+        runtime.settings(),
+        rows,
+        page=page.page,
+        page_size=page.page_size,
+        total=total,
+        modified=last_change.date() if last_change else None,
+        extra_query=extra,
+    )
+    return Response(serialize(graph, BY_MEDIA_TYPE[media]), media_type=media, headers=headers)
+
+
+@router.get("/datasets", response_class=HTMLResponse, summary="The human catalogue")
+def datasets_page(request: Request, session: Session = Depends(db_session)) -> Response:
+    lang = preferred_language(request)
+    rows = session.scalars(repository.published())
+    records = [record_from_json(r.record) for r in rows]
+    return templates.TemplateResponse(
+        request,
+        "catalog/datasets.html",
+        {"records": records, "lang": lang, "t": ui_text(lang), "label": label},
+    )
+
+
+def _dataset_graph_bytes(ntriples: str, media: str) -> bytes:
+    graph = new_graph()
+    graph.parse(data=ntriples, format="nt")
+    return serialize(graph, BY_MEDIA_TYPE[media])
+
+
+def schema_org(record: DatasetRecord, lang: str) -> dict[str, Any]:
+    """schema.org Dataset JSON-LD for search engines."""
+    data: dict[str, Any] = {
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "@id": record.iri,
+        "identifier": record.identifier,
+        "name": record.title.get(lang),
+        "description": record.description.get(lang),
+        "url": record.landing_page or record.iri,
+        "keywords": [k.value for k in record.keywords if k.lang in (lang, "en")],
+        "isAccessibleForFree": False,
+        "conditionsOfAccess": "Data permit or statistics request under the EHDS (Regulation (EU) 2025/327)",
+        "publisher": {
+            "@type": "Organization",
+            "name": record.publisher.name.get(lang),
+            "url": record.publisher.iri,
+        },
+        "inLanguage": [lang],
+        "variableMeasured": [c.name for c in record.columns],
+    }
+    if record.temporal and record.temporal[0].start:
+        period = record.temporal[0]
+        data["temporalCoverage"] = f"{period.start}/{period.end or '..'}"
+    if record.spatial:
+        data["spatialCoverage"] = {"@type": "Place", "name": "Norway"}
+    if record.modified:
+        data["dateModified"] = record.modified.isoformat()
+    return data
+
+
+@router.get(
+    "/datasets/{identifier}",
+    summary="A dataset: an HTML page for browsers, RDF by content negotiation or ?format=",
+    responses={200: {"content": {HTML: {}, **{f.media_type: {} for f in FORMATS}}}, 404: {}, 410: {}},
+)
+def dataset(
+    identifier: str,
+    request: Request,
+    format: str | None = Query(None, description=FORMAT_HELP),
+    session: Session = Depends(db_session),
+) -> Response:
+    row = session.scalars(repository.by_identifier(identifier)).one_or_none()
+    if row is None:
+        raise NotFound(f"no dataset with identifier {identifier!r}")
+    if row.status is DatasetStatus.WITHDRAWN:
+        raise ProblemError(f"dataset {identifier!r} has been withdrawn", 410, "withdrawn")
+    media = _format_param(format) or negotiate(request.headers.get("accept"), True, HTML)
+    lang = preferred_language(request)
+    etag = _etag("dataset", identifier, row.version, media, lang if media == HTML else "")
+    headers = cache_headers(etag, row.updated_at)
+    if not_modified(request, etag, row.updated_at):
+        return Response(status_code=304, headers=headers)
+    if media != HTML:
+        return Response(_dataset_graph_bytes(row.ntriples, media), media_type=media, headers=headers)
+    record = record_from_json(row.record)
+    return templates.TemplateResponse(
+        request,
+        "catalog/dataset.html",
+        {
+            "record": record,
+            "lang": lang,
+            "t": ui_text(lang),
+            "label": label,
+            "formats": FORMATS,
+            "schema_org": json.dumps(schema_org(record, lang), ensure_ascii=False).replace("</", "<\\/"),
+            "version": row.version,
+        },
+        headers=headers,
+    )
+
+
+@router.get("/catalog/datasets/{identifier}", include_in_schema=False)
+def dataset_alias(identifier: str) -> Response:
+    return RedirectResponse(f"/datasets/{identifier}", status_code=301)

@@ -71,3 +71,23 @@ def import_file(path: Path, fmt: str | None) -> None:
         )
     for result in results:
         click.echo(f"{result.identifier}: {result.outcome} (version {result.version})")
+
+
+@group.command("fetch-shapes")
+@click.option("--mirror", default=None, help="fetch from this base URL, laid out like the reference folder")
+@click.option(
+    "--accept-unconfirmed",
+    is_flag=True,
+    help="take files whose pinned checksum was never confirmed against the official source",
+)
+def fetch_shapes_command(mirror: str | None, accept_unconfirmed: bool) -> None:
+    """Install the official SHACL shapes and vocabularies into HDAB_SHAPES_DIR."""
+    from hdab.catalog.shapes_fetch import FetchError, fetch_shapes
+
+    settings = runtime.settings()
+    assert settings.shapes_dir is not None
+    try:
+        lock = fetch_shapes(settings.shapes_dir, mirror=mirror, accept_unconfirmed=accept_unconfirmed)
+    except FetchError as exc:
+        _fail(f"fetch-shapes failed, nothing installed: {exc}")
+    click.echo(f"installed {len(lock)} files into {settings.shapes_dir}")

@@ -61,3 +61,15 @@ class CatalogDatasetVersion(Base):
     author: Mapped[str] = mapped_column(String(255))
     note: Mapped[str] = mapped_column(Text())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UrlCheck(Base):
+    """The last answer of a URL the catalogue publishes (access and download URLs), for the quality score."""
+
+    __tablename__ = "catalog_url_checks"
+
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column()
+    error: Mapped[str | None] = mapped_column(String(200))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -236,3 +236,12 @@ def import_graph(session: Session, actor: str, graph: Any) -> list[ImportedDatas
     return [
         ImportedDataset(identifier=r.identifier, outcome=r.outcome.value, version=r.version) for r in results
     ]
+
+
+@router.get(
+    "/datasets/{identifier}/quality",
+    summary="The data.europa.eu MQA score per dimension and indicator, with the catalogue's average",
+    responses={404: {}},
+)
+def dataset_quality(identifier: str, session: Session = Depends(db_session)) -> dict[str, object]:
+    return service.quality(session, runtime.settings(), identifier)

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
+import httpx
 from rdflib import Graph
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hdab.catalog import repository
@@ -214,3 +218,63 @@ def seed(session: Session, settings: Settings, actor: str) -> list[UpsertResult]
 
 def versions(session: Session, identifier: str) -> list[CatalogDatasetVersion]:
     return list(session.scalars(repository.versions(_find(session, identifier).id)))
+
+
+# --- metadata quality -------------------------------------------------------------------------------
+
+
+def check_urls(session: Session, client: httpx.Client) -> dict[str, bool]:
+    """Request every access and download URL of the published datasets; store each answer."""
+    from hdab.catalog.models import UrlCheck
+    from hdab.catalog.quality import urls_of
+
+    urls: set[str] = set()
+    for row in session.scalars(repository.published()):
+        urls |= urls_of(current_record(row))
+    results: dict[str, bool] = {}
+    for url in sorted(urls):
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = client.head(url)
+            if response.status_code in (405, 501):
+                response = client.get(url)
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        ok = status is not None and status < 400
+        check = session.get(UrlCheck, url) or UrlCheck(url=url)
+        check.status_code, check.ok, check.error, check.checked_at = status, ok, error, clock.now()
+        session.add(check)
+        results[url] = ok
+    return results
+
+
+@functools.lru_cache(maxsize=4096)
+def _conforms(identifier: str, version: int, ntriples: str, shapes_key: str) -> bool:
+    from hdab.catalog.rdf.shacl import shapes_bundle
+
+    graph = Graph().parse(data=ntriples, format="nt")
+    return shapes_bundle(Path(shapes_key)).validate(graph).conforms
+
+
+def quality(session: Session, settings: Settings, identifier: str) -> dict[str, object]:
+    """The MQA score of one dataset, with the catalogue's average."""
+    from hdab.catalog.models import UrlCheck
+    from hdab.catalog.quality import QualityReport, report_json, score
+    from hdab.catalog.validation import shapes_root
+
+    root = shapes_root(settings)
+    url_ok = {c.url: c.ok for c in session.scalars(select(UrlCheck))}
+
+    def report_for(row: CatalogDataset) -> QualityReport:
+        compliant = _conforms(row.identifier, row.version, row.ntriples, str(root)) if root else None
+        return score(current_record(row), url_ok, dcat_ap_compliant=compliant)
+
+    row = _find(session, identifier)
+    report = report_for(row)
+    all_points = [report_for(r).points for r in session.scalars(repository.published())]
+    result = report_json(report)
+    result["catalogue_average"] = round(sum(all_points) / len(all_points), 1) if all_points else None
+    result["urls_checked"] = bool(url_ok)
+    return result

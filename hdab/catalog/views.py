@@ -169,6 +169,9 @@ def dataset(
     if media != HTML:
         return Response(_dataset_graph_bytes(row.ntriples, media), media_type=media, headers=headers)
     record = record_from_json(row.record)
+    from hdab.catalog import service
+
+    quality = service.quality(session, runtime.settings(), identifier)
     return templates.TemplateResponse(
         request,
         "catalog/dataset.html",
@@ -180,6 +183,7 @@ def dataset(
             "formats": FORMATS,
             "schema_org": json.dumps(schema_org(record, lang), ensure_ascii=False).replace("</", "<\\/"),
             "version": row.version,
+            "quality": quality,
         },
         headers=headers,
     )

@@ -63,4 +63,9 @@ def configure_celery(settings: Settings) -> Celery:
     if amqp is not None:
         amqp._producer_pool = None
     celery_app.loader.import_default_modules()
+    # Each domain's tasks module may add periodic tasks of its own.
+    schedule = dict(BEAT_SCHEDULE)
+    for module in domains.import_all("tasks"):
+        schedule.update(getattr(module, "BEAT_SCHEDULE", {}))
+    celery_app.conf.beat_schedule = schedule
     return celery_app

@@ -77,9 +77,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
 def run(ctx: click.Context) -> None:
     """Migrate, load the catalogue seed when the catalogue provides one, and serve (what `make run` does)."""
     ctx.invoke(db_upgrade, revision="head")
-    seed = cli.commands.get("catalog")
-    if isinstance(seed, click.Group) and "seed" in seed.commands:
-        ctx.invoke(seed.commands["seed"])
+    catalog = cli.commands.get("catalog")
+    if isinstance(catalog, click.Group) and "seed" in catalog.commands:
+        ctx.invoke(catalog.commands["seed"])
     ctx.invoke(serve)
 
 

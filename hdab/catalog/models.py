@@ -40,6 +40,8 @@ class CatalogDataset(Base):
     # N-Triples of the published record, made once per version: serving the catalogue then
     # needs no graph building per request.
     ntriples: Mapped[str] = mapped_column(Text())
+    # The same as a Turtle fragment (no standard prefixes): /catalog in Turtle is these, joined.
+    turtle: Mapped[str] = mapped_column(Text())
     issued: Mapped[date] = mapped_column(Date())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 

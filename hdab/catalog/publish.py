@@ -75,10 +75,12 @@ def catalog_page_graph(
     total: int,
     modified: date | None,
     extra_query: dict[str, str],
+    with_datasets: bool = True,
 ) -> Graph:
     """One page of the catalogue: the catalogue node, the page's datasets, and Hydra paging."""
     g = new_graph()
-    g.parse(data="".join(row.ntriples for row in rows), format="nt")
+    if with_datasets:
+        g.parse(data="".join(row.ntriples for row in rows), format="nt")
     catalog = catalog_record(settings, modified)
     write_catalog(g, catalog, [row.iri for row in rows])
     base = catalog.iri

@@ -21,6 +21,7 @@ from hdab.catalog import repository
 from hdab.catalog.codec import content_hash, record_from_json, record_to_json
 from hdab.catalog.domain import DatasetRecord, InvalidRecord, canonical, check_record
 from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion, ChangeKind, DatasetStatus
+from hdab.catalog.rdf.formats import turtle_fragment
 from hdab.catalog.rdf.profiles import RecordError, new_graph, read_datasets, write_dataset
 from hdab.catalog.validation import gate
 from hdab.core import audit, clock
@@ -68,8 +69,10 @@ def _published_form(record: DatasetRecord, row_issued: date | None, version: int
     )
 
 
-def _ntriples(record: DatasetRecord) -> str:
-    return write_dataset(record).serialize(format="nt")
+def _serialised(record: DatasetRecord) -> tuple[str, str]:
+    """The record as N-Triples and as a Turtle fragment, made once per version."""
+    graph = write_dataset(record)
+    return graph.serialize(format="nt"), turtle_fragment(graph)
 
 
 def _store(
@@ -97,7 +100,7 @@ def _store(
     row.version = version
     row.record = data
     row.content_hash = digest
-    row.ntriples = _ntriples(published)
+    row.ntriples, row.turtle = _serialised(published)
     row.updated_at = now
     session.flush()
     session.add(

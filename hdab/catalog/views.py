@@ -17,7 +17,17 @@ from hdab.catalog.domain import DatasetRecord
 from hdab.catalog.labels import label, ui_text
 from hdab.catalog.models import DatasetStatus
 from hdab.catalog.publish import catalog_page_graph
-from hdab.catalog.rdf.formats import BY_KEY, BY_MEDIA_TYPE, FORMATS, HTML, TURTLE, negotiate, serialize
+from hdab.catalog.rdf.formats import (
+    BY_KEY,
+    BY_MEDIA_TYPE,
+    FORMATS,
+    HTML,
+    TURTLE,
+    negotiate,
+    serialize,
+    turtle_fragment,
+    turtle_header,
+)
 from hdab.catalog.rdf.profiles import new_graph
 from hdab.core import runtime
 from hdab.core.errors import FieldError, InvalidInput, NotFound, ProblemError
@@ -83,6 +93,7 @@ def catalog(
     extra = {"modified_since": modified_since} if modified_since else {}
     if format:
         extra["format"] = format
+    turtle = media == TURTLE.media_type
     graph = catalog_page_graph(
         runtime.settings(),
         rows,
@@ -91,7 +102,12 @@ def catalog(
         total=total,
         modified=last_change.date() if last_change else None,
         extra_query=extra,
+        with_datasets=not turtle,
     )
+    if turtle:
+        # Each record's Turtle was made when it was saved; a page only joins them.
+        body = turtle_header() + turtle_fragment(graph) + "".join(row.turtle for row in rows)
+        return Response(body.encode("utf-8"), media_type=media, headers=headers)
     return Response(serialize(graph, BY_MEDIA_TYPE[media]), media_type=media, headers=headers)
 
 

@@ -200,3 +200,23 @@ def test_controlled_values_are_typed_as_their_range_expects() -> None:
     ) in graph
     assert (URIRef(BASE.iri), HEALTHDCATAP.hasStructuredData, Literal(True)) in graph
     assert (URIRef(BASE.iri), RDF.type, DCAT.Dataset) in graph
+
+
+def test_blank_node_agents_and_distributions_get_iris_under_the_dataset() -> None:
+    from rdflib import BNode
+    from rdflib.namespace import DCTERMS, FOAF
+
+    graph = write_dataset(BASE)
+    node = URIRef(BASE.iri)
+    publisher = URIRef(BASE.publisher.iri)
+    blank = BNode()
+    for p, o in list(graph.predicate_objects(publisher)):
+        graph.add((blank, p, o))
+    graph.remove((node, DCTERMS.publisher, publisher))
+    graph.add((node, DCTERMS.publisher, blank))
+    record = read_dataset(graph, node)
+    assert record.publisher.iri == f"{BASE.iri}#publisher"
+    assert record.publisher.name == BASE.publisher.name
+    rewritten = write_dataset(record)
+    assert not any(isinstance(s, BNode) for s in rewritten.subjects())
+    assert (URIRef(record.publisher.iri), FOAF.name, None) in rewritten

@@ -77,3 +77,30 @@ def serialize(graph: Graph, fmt: RdfFormat) -> bytes:
     else:
         data = graph.serialize(format=fmt.rdflib_name)
     return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+
+def _prefix_line(prefix: str, namespace: str) -> str:
+    return f"@prefix {prefix}: <{namespace}> ."
+
+
+STANDARD_PREFIX_LINES = frozenset(_prefix_line(p, str(ns)) for p, ns in PREFIXES.items())
+
+
+def turtle_header() -> str:
+    return "\n".join(sorted(STANDARD_PREFIX_LINES)) + "\n\n"
+
+
+def turtle_fragment(graph: Graph) -> str:
+    """Turtle of ``graph`` without the standard prefix lines, ready to follow ``turtle_header()``.
+
+    Turtle lets statements about one subject appear in several places and prefixes be declared
+    anywhere, so fragments of blank-node-free graphs concatenate into one valid document. Any prefix
+    the serialiser had to invent stays in the fragment, declared where it is used.
+    """
+    from rdflib import BNode
+
+    if any(isinstance(term, BNode) for triple in graph for term in triple):
+        raise ValueError("graphs with blank nodes cannot be concatenated as Turtle fragments")
+    text = graph.serialize(format="turtle")
+    lines = [line for line in text.splitlines() if line.strip() not in STANDARD_PREFIX_LINES]
+    return "\n".join(lines).strip() + "\n\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS
 from rdflib.term import Node
 
@@ -66,7 +66,12 @@ def write_agent(g: Graph, agent: Agent) -> URIRef:
     return node
 
 
-def read_agent(g: Graph, node: Node) -> Agent:
+def node_iri(node: Node, fallback: URIRef) -> str:
+    """A blank node (common in harvested RDF) gets a stable IRI under its dataset's IRI."""
+    return str(fallback) if isinstance(node, BNode) else str(node)
+
+
+def read_agent(g: Graph, node: Node, fallback: URIRef) -> Agent:
     name = read_text(g, node, FOAF.name)
     if name is None:
         raise ValueError(f"agent {node.n3()} has no foaf:name")
@@ -79,7 +84,7 @@ def read_agent(g: Graph, node: Node) -> Agent:
             telephone=read_str(g, contact_node, CV.telephone),
         )
     return Agent(
-        iri=str(node),
+        iri=node_iri(node, fallback),
         name=name,
         type=read_iri(g, node, DCTERMS.type),
         contact=contact,
@@ -132,7 +137,7 @@ def write_distribution(g: Graph, d: Distribution, legislation: tuple[str, ...]) 
     return node
 
 
-def read_distribution(g: Graph, node: Node, role: DistributionRole) -> Distribution:
+def read_distribution(g: Graph, node: Node, role: DistributionRole, fallback: URIRef) -> Distribution:
     title = read_text(g, node, DCTERMS.title)
     access_url = read_iri(g, node, DCAT.accessURL)
     if title is None:
@@ -141,7 +146,7 @@ def read_distribution(g: Graph, node: Node, role: DistributionRole) -> Distribut
         raise ValueError(f"distribution {node.n3()} has no dcat:accessURL")
     rights_node = next(iter(objects(g, node, DCTERMS.rights)), None)
     return Distribution(
-        iri=str(node),
+        iri=node_iri(node, fallback),
         role=role,
         title=title,
         access_url=access_url,
@@ -219,9 +224,9 @@ class DcatAp3Profile:
             raise ValueError(f"dataset {node.n3()} has no dct:publisher")
         creator = next(iter(objects(g, node, DCTERMS.creator)), None)
         distributions = [
-            read_distribution(g, d, role)
+            read_distribution(g, d, role, sub_iri(str(node), f"{role.value}-{index}"))
             for role, predicate in ROLE_PREDICATES.items()
-            for d in objects(g, node, predicate)
+            for index, d in enumerate(objects(g, node, predicate), start=1)
         ]
         provenance = next(iter(objects(g, node, DCTERMS.provenance)), None)
         provenance_text = read_text(g, provenance, RDFS.label) if provenance is not None else None
@@ -239,8 +244,8 @@ class DcatAp3Profile:
             themes=read_iris(g, node, DCAT.theme),
             keywords=read_lang_strings(g, node, DCAT.keyword),
             dataset_type=_required(read_iri(g, node, DCTERMS.type), "dct:type", node),
-            publisher=read_agent(g, publisher),
-            creator=read_agent(g, creator) if creator is not None else None,
+            publisher=read_agent(g, publisher, sub_iri(str(node), "publisher")),
+            creator=read_agent(g, creator, sub_iri(str(node), "creator")) if creator is not None else None,
             contact_points=tuple(
                 sorted(
                     (read_contact_point(g, c) for c in objects(g, node, DCAT.contactPoint)),

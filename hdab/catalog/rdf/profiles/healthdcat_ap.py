@@ -173,8 +173,10 @@ class HealthDcatApProfile:
         retention = next(iter(objects(g, node, HEALTHDCATAP.retentionPeriod)), None)
         activity = next(iter(objects(g, node, PROV.wasGeneratedBy)), None)
         fields.update(
-            hdab=read_agent(g, hdab),
-            custodian=read_agent(g, custodian) if custodian is not None else None,
+            hdab=read_agent(g, hdab, sub_iri(str(node), "hdab")),
+            custodian=read_agent(g, custodian, sub_iri(str(node), "custodian"))
+            if custodian is not None
+            else None,
             health_categories=read_iris(g, node, HEALTHDCATAP.healthCategory),
             health_themes=read_iris(g, node, HEALTHDCATAP.healthTheme),
             coding_systems=read_iris(g, node, HEALTHDCATAP.hasCodingSystem),

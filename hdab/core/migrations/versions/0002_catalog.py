@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("record", sa.JSON(), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("ntriples", sa.Text(), nullable=False),
+        sa.Column("turtle", sa.Text(), nullable=False),
         sa.Column("issued", sa.Date(), nullable=False),
         sa.Column("updated_at", hdab.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_datasets")),

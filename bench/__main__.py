@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import audit_chain
+from bench import audit_chain, catalog
 
 
 def main() -> int:
-    for benchmark in (audit_chain,):
+    for benchmark in (audit_chain, catalog):
         benchmark.main()
     return 0
 

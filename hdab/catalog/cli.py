@@ -91,3 +91,22 @@ def fetch_shapes_command(mirror: str | None, accept_unconfirmed: bool) -> None:
     except FetchError as exc:
         _fail(f"fetch-shapes failed, nothing installed: {exc}")
     click.echo(f"installed {len(lock)} files into {settings.shapes_dir}")
+
+
+@group.command("prepare", hidden=True)
+def prepare() -> None:
+    """What `hdab run` does for the catalogue: install the shapes if missing (best effort), then seed."""
+    from hdab.catalog.shapes_fetch import FetchError, fetch_shapes
+    from hdab.catalog.validation import shapes_root
+
+    settings = runtime.settings()
+    if shapes_root(settings) is None and not settings.is_production:
+        assert settings.shapes_dir is not None
+        try:
+            fetch_shapes(settings.shapes_dir, accept_unconfirmed=True)
+            click.echo(f"installed the official shapes into {settings.shapes_dir}", err=True)
+        except FetchError as exc:
+            click.echo(
+                f"hdab: warning: shapes not installed ({exc}); records are saved unvalidated", err=True
+            )
+    click.get_current_context().invoke(seed)

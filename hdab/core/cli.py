@@ -78,8 +78,10 @@ def run(ctx: click.Context) -> None:
     """Migrate, load the catalogue seed when the catalogue provides one, and serve (what `make run` does)."""
     ctx.invoke(db_upgrade, revision="head")
     catalog = cli.commands.get("catalog")
-    if isinstance(catalog, click.Group) and "seed" in catalog.commands:
-        ctx.invoke(catalog.commands["seed"])
+    if isinstance(catalog, click.Group):
+        prepare = catalog.commands.get("prepare")
+        if prepare is not None:
+            ctx.invoke(prepare)
     ctx.invoke(serve)
 
 

@@ -1,0 +1,83 @@
+"""`hdab catalog seed` and `hdab catalog import` as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+
+from hdab.catalog.rdf.namespaces import DCAT
+from hdab.core.settings import REPOSITORY_ROOT, Settings
+from tests.support import backends
+
+
+def hdab(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
+    env.update(
+        HDAB_ENV="test",
+        HDAB_DATA_DIR=str(settings.data_dir),
+        HDAB_DATABASE_URL=settings.database_url,
+        HDAB_REFERENCE_DIR=str(backends.REFERENCE_DIR),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "hdab.core.cli", *args],
+        env=env,
+        cwd=REPOSITORY_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_seed_twice_then_import_a_harvested_record_keeping_its_iri(
+    settings: Settings, tmp_path: Path
+) -> None:
+    first = hdab(settings, "catalog", "seed")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("created (version 1)") == 8
+    again = hdab(settings, "catalog", "seed")
+    assert again.stdout.count("unchanged (version 1)") == 8
+
+    from fastapi.testclient import TestClient
+
+    from hdab.core.app import create_app
+
+    with TestClient(create_app(settings)) as client:
+        exported = client.get("/datasets/npr-tsb?format=ttl").text
+    harvested_iri = "https://data.norge.no/datasets/abc-123"
+    harvested = exported.replace(f"{settings.base_url}/datasets/npr-tsb", harvested_iri).replace(
+        '"npr-tsb"', '"npr-tsb-harvested"'
+    )
+    path = tmp_path / "harvested.ttl"
+    path.write_text(harvested)
+    result = hdab(settings, "catalog", "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "npr-tsb-harvested: created (version 1)"
+    with TestClient(create_app(settings)) as client:
+        served = Graph().parse(
+            data=client.get("/datasets/npr-tsb-harvested?format=ttl").text, format="turtle"
+        )
+    assert list(served.subjects(RDF.type, DCAT.Dataset)) == [URIRef(harvested_iri)]
+
+
+def test_import_of_a_nonconforming_file_stores_nothing_and_says_why(settings: Settings) -> None:
+    if not (backends.REFERENCE_DIR / "dcat").is_dir():
+        backends.missing("reference folder")
+    draft = backends.REFERENCE_DIR / "dcat/examples/ckanext-dcat_dataset_health.ttl"
+    result = hdab(settings, "catalog", "import", str(draft))
+    assert result.returncode == 1
+    assert result.stderr.startswith("hdab: import refused, nothing stored:")
+    assert result.stderr.count("\n  ") == 45
+
+
+def test_import_of_an_unknown_format_is_refused(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "catalog.csv"
+    path.write_text("a,b")
+    result = hdab(settings, "catalog", "import", str(path))
+    assert result.returncode == 2
+    assert "say --format" in result.stderr

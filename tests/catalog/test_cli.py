@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from hdab.catalog.rdf.namespaces import DCAT
-from hdab.core.settings import REPOSITORY_ROOT, Settings
+from hdab.core.settings import Settings
 from tests.support import backends
+from tests.support.cli import clean_env, run_hdab
 
 
 def hdab(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
-    env.update(
+    env = clean_env(
         HDAB_ENV="test",
         HDAB_DATA_DIR=str(settings.data_dir),
         HDAB_DATABASE_URL=settings.database_url,
         HDAB_REFERENCE_DIR=str(backends.REFERENCE_DIR),
     )
-    return subprocess.run(
-        [sys.executable, "-m", "hdab.core.cli", *args],
-        env=env,
-        cwd=REPOSITORY_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_hdab(*args, env=env)
 
 
 def test_seed_twice_then_import_a_harvested_record_keeping_its_iri(

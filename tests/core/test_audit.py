@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -18,7 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from hdab.core import audit, clock
 from hdab.core.db import Database
 from hdab.core.models import AuditEntry
-from hdab.core.settings import REPOSITORY_ROOT, Settings
+from hdab.core.settings import Settings
+from tests.support.cli import clean_env, run_hdab
 
 
 def write_entries(database: Database, count: int, actor: str = "caseworker-1") -> None:
@@ -214,21 +212,10 @@ def test_concurrent_writers_never_fork_the_chain(database: Database) -> None:
 
 
 def _cli_verify(settings: Settings) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
-    env.update(
-        HDAB_ENV="test",
-        HDAB_DATA_DIR=str(settings.data_dir),
-        HDAB_DATABASE_URL=settings.database_url,
+    env = clean_env(
+        HDAB_ENV="test", HDAB_DATA_DIR=str(settings.data_dir), HDAB_DATABASE_URL=settings.database_url
     )
-    return subprocess.run(
-        [sys.executable, "-m", "hdab.core.cli", "audit", "verify"],
-        env=env,
-        cwd=Path(REPOSITORY_ROOT),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hdab("audit", "verify", env=env)
 
 
 def test_cli_verify_exit_codes(settings: Settings, database: Database) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hdab.core.settings import REPOSITORY_ROOT
+from tests.support.cli import clean_env, run_hdab
 
 
 def free_port() -> int:
@@ -25,8 +24,7 @@ def free_port() -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
-    env.update(HDAB_DATA_DIR=str(tmp_path / "var"), HDAB_PORT=str(port), HDAB_HOST="127.0.0.1")
+    env = clean_env(HDAB_DATA_DIR=str(tmp_path / "var"), HDAB_PORT=str(port), HDAB_HOST="127.0.0.1")
     log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "hdab.core.cli", "run"],
@@ -60,13 +58,9 @@ def test_token_from_the_cli_is_accepted_by_the_running_server(
     served: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
     base, env = served
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hdab.core.cli",
-            "dev",
-            "token",
+    result = run_hdab(
+        "dev",
+        "token",
             "--role",
             "caseworker",
             "--role",
@@ -75,14 +69,11 @@ def test_token_from_the_cli_is_accepted_by_the_running_server(
             "kari",
             "--org",
             "983744516",
-        ],
         env=env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=True,
     )
+    assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     response = httpx.get(f"{base}/api/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
@@ -93,22 +84,13 @@ def test_token_from_the_cli_is_accepted_by_the_running_server(
 
 
 def test_dev_token_refuses_bad_arguments(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
-    env["HDAB_DATA_DIR"] = str(tmp_path)
+    env = clean_env(HDAB_DATA_DIR=str(tmp_path))
     for args, message in (
         (["--role", "caseworker", "--sub", "x", "--org", "12345"], "9 digits"),
         (["--role", "citizen", "--sub", "x", "--pid", "01010012357"], "control digits"),
         (["--role", "superuser", "--sub", "x"], "superuser"),
     ):
-        result = subprocess.run(
-            [sys.executable, "-m", "hdab.core.cli", "dev", "token", *args],
-            env=env,
-            cwd=REPOSITORY_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_hdab("dev", "token", *args, env=env, timeout=60)
         assert result.returncode == 2, result.stderr
         assert message in result.stderr
         assert result.stdout == ""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from hdab.core.settings import (
     Settings,
     load_settings,
 )
+from tests.support.cli import clean_env, run_hdab
 
 STRONG = {
     "secret_key": "s" * 40,
@@ -101,16 +101,7 @@ def test_production_never_enables_the_dev_identity_provider_by_default() -> None
 
 
 def _hdab(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
-    return subprocess.run(
-        [sys.executable, "-m", "hdab.core.cli", *args],
-        env={**base, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hdab(*args, env=clean_env(**env), cwd=cwd, timeout=60)
 
 
 def test_cli_in_production_with_default_secret_exits_nonzero_with_one_line(tmp_path: Path) -> None:

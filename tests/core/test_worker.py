@@ -6,7 +6,6 @@ file the worker shares.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from hdab.core.db import Database
 from hdab.core.models import AuditEntry, OutboxMessage
 from hdab.core.settings import REPOSITORY_ROOT, Settings
 from tests.support import backends
+from tests.support.cli import clean_env, run_hdab
 from tests.support.tasks import TRACE_ACTION
 
 pytestmark = pytest.mark.worker
@@ -49,8 +49,7 @@ def traces(database: Database) -> list[str]:
 
 
 def _process_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
-    env.update(
+    return clean_env(
         HDAB_ENV="test",
         HDAB_DATA_DIR=str(settings.data_dir),
         HDAB_DATABASE_URL=settings.database_url,
@@ -58,7 +57,6 @@ def _process_env(settings: Settings) -> dict[str, str]:
         HDAB_CLOCK_FILE=str(settings.clock_file),
         PYTHONPATH=str(REPOSITORY_ROOT),
     )
-    return env
 
 
 @pytest.fixture
@@ -197,16 +195,6 @@ def test_worker_reads_the_shared_clock(worker_settings: Settings, worker: object
 
 
 def test_worker_without_broker_is_refused(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
-    env["HDAB_DATA_DIR"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-m", "hdab.core.cli", "worker"],
-        env=env,
-        cwd=REPOSITORY_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_hdab("worker", env=clean_env(HDAB_DATA_DIR=str(tmp_path)), timeout=60)
     assert result.returncode == 2
     assert "HDAB_BROKER_URL is not set" in result.stderr

@@ -75,3 +75,41 @@ class UrlCheck(Base):
     ok: Mapped[bool] = mapped_column()
     error: Mapped[str | None] = mapped_column(String(200))
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SearchDocumentRow(Base):
+    """The embedded search index: a dataset's analysed terms by field, and what a hit shows.
+
+    SQLite searches it through the FTS5 table ``search_fts``, PostgreSQL through a GIN index on
+    its weighted tsvector (both made by the migration for their database only).
+    """
+
+    __tablename__ = "search_documents"
+
+    identifier: Mapped[str] = mapped_column(String(128), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON())
+    title_terms: Mapped[str] = mapped_column(Text())
+    keywords_terms: Mapped[str] = mapped_column(Text())
+    codes_terms: Mapped[str] = mapped_column(Text())
+    variables_terms: Mapped[str] = mapped_column(Text())
+    description_terms: Mapped[str] = mapped_column(Text())
+
+
+class SearchIndexState(Base):
+    """What each backend has indexed: a dataset's version, so stale or missed updates are found."""
+
+    __tablename__ = "search_index_state"
+
+    backend: Mapped[str] = mapped_column(String(20), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(128), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SearchGeneration(Base):
+    """A counter bumped by every index change, so each process knows when its cache is stale."""
+
+    __tablename__ = "search_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)

@@ -245,3 +245,88 @@ def import_graph(session: Session, actor: str, graph: Any) -> list[ImportedDatas
 )
 def dataset_quality(identifier: str, session: Session = Depends(db_session)) -> dict[str, object]:
     return service.quality(session, runtime.settings(), identifier)
+
+
+class FacetValueOut(BaseModel):
+    value: str
+    label: str
+    count: int
+
+
+class SearchHitOut(BaseModel):
+    identifier: str
+    title: str
+    description: str
+    highlight: dict[str, str]
+    matched_variables: list[str]
+
+
+class SearchOut(BaseModel):
+    total: int
+    items: list[SearchHitOut]
+    facets: dict[str, list[FacetValueOut]]
+    took_ms: float
+
+
+def search_query(request: Request, q: str, page: Paging, sort: str | None) -> Any:
+    from hdab.catalog.search.backend import SORTS, SearchQuery
+    from hdab.catalog.search.documents import FACETS
+    from hdab.core.web import preferred_language
+
+    if sort is not None and sort not in SORTS:
+        raise InvalidInput("unknown sort", [FieldError("query.sort", f"use one of {', '.join(SORTS)}")])
+    filters = {
+        facet: tuple(dict.fromkeys(v for v in request.query_params.getlist(facet) if v))
+        for facet in FACETS
+        if request.query_params.getlist(facet)
+    }
+    for facet, values in filters.items():
+        if len(values) > 50 or any(len(v) > 200 for v in values):
+            raise InvalidInput(
+                "too many or too long facet values", [FieldError(f"query.{facet}", "at most 50 of 200")]
+            )
+    return SearchQuery(
+        q=q,
+        filters={k: v for k, v in filters.items() if v},
+        page=page.page,
+        page_size=page.page_size,
+        sort=sort or ("relevance" if q.strip() else "identifier"),
+        lang=preferred_language(request),
+    )
+
+
+@router.get(
+    "/search",
+    response_model=SearchOut,
+    summary="Search the catalogue: full text over datasets and variables, with facets",
+    description="Facet filters are query parameters named as the facets in the response "
+    "(theme, health_category, publisher, access_rights, coding_system, keyword, language, temporal, "
+    "has_variable); repeating one means OR. Labels follow ?lang= or Accept-Language.",
+)
+def search(
+    request: Request,
+    q: str = Query("", max_length=500, description="words to find; empty lists every dataset"),
+    page: Paging = Depends(paging),
+    sort: str | None = Query(None, description="relevance (default with q), title or identifier"),
+) -> SearchOut:
+    from hdab.catalog.search import backend
+
+    result = backend().search(search_query(request, q, page, sort))
+    return SearchOut(
+        total=result.total,
+        items=[
+            SearchHitOut(
+                identifier=h.identifier,
+                title=h.title,
+                description=h.description,
+                highlight=h.highlight,
+                matched_variables=h.matched_variables,
+            )
+            for h in result.items
+        ],
+        facets={
+            k: [FacetValueOut(value=v.value, label=v.label, count=v.count) for v in vs]
+            for k, vs in result.facets.items()
+        },
+        took_ms=result.took_ms,
+    )

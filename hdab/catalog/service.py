@@ -24,7 +24,7 @@ from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion, ChangeKin
 from hdab.catalog.rdf.formats import turtle_fragment
 from hdab.catalog.rdf.profiles import RecordError, new_graph, read_datasets, write_dataset
 from hdab.catalog.validation import gate
-from hdab.core import audit, clock
+from hdab.core import audit, clock, outbox
 from hdab.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from hdab.core.settings import Settings
 
@@ -115,6 +115,8 @@ def _store(
             created_at=now,
         )
     )
+    # The search index follows through the outbox: sent only if this change commits.
+    outbox.enqueue(session, "catalog.index_dataset", {"identifier": record.identifier})
     audit.record(
         session,
         actor=actor,

@@ -14,6 +14,8 @@ from hdab.core.celery_app import celery_app
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # The MQA's accessibility indicators are about URLs that answer; check them daily.
     "catalog-check-urls": {"task": "catalog.check_urls", "schedule": timedelta(hours=24)},
+    # A search update that failed every retry, or a process killed mid-way, is caught here.
+    "catalog-reconcile-search": {"task": "catalog.reconcile_search", "schedule": timedelta(minutes=5)},
 }
 
 
@@ -21,3 +23,31 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 def check_urls() -> int:
     with httpx.Client(timeout=10, follow_redirects=True) as client, runtime.database().session() as session:
         return len(service.check_urls(session, client))
+
+
+@celery_app.task(
+    name="catalog.index_dataset",
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def index_dataset(identifier: str) -> str:
+    """Update one dataset's search entry; the reconciliation below catches what retries cannot."""
+    from hdab.catalog.search import sync
+
+    with runtime.database().session() as session:
+        return sync.index_dataset(session, identifier)
+
+
+@celery_app.task(name="catalog.reconcile_search", ignore_result=True)
+def reconcile_search() -> int:
+    """Re-index every dataset whose index entry is missing, stale or should be gone."""
+    from hdab.catalog.search import sync
+
+    with runtime.database().session() as session:
+        identifiers = sync.stale(session)
+    for identifier in identifiers:
+        with runtime.database().session() as session:
+            sync.index_dataset(session, identifier)
+    return len(identifiers)

@@ -11,6 +11,15 @@ from alembic.script import ScriptDirectory
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+# Objects one database has and the models do not describe: SQLite's FTS5 table (and its shadow
+# tables) and PostgreSQL's functional GIN index, both for the embedded search.
+DIALECT_ONLY_PREFIXES = ("search_fts", "ix_search_documents_fts")
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (name or "").startswith(DIALECT_ONLY_PREFIXES)
+
+
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

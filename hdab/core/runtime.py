@@ -21,6 +21,10 @@ def configure(settings: Settings) -> None:
         _settings = settings
         _database = None
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Work enqueued by this process goes where these settings say: the broker, or in-process.
+    from hdab.core.celery_app import configure_celery
+
+    configure_celery(settings)
 
 
 def settings() -> Settings:

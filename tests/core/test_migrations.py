@@ -17,7 +17,9 @@ def test_history_is_linear_with_one_head() -> None:
 def test_models_and_migrations_agree(database: Database) -> None:
     domains.load_models()
     with database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": migrate.include_object}
+        )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
 

@@ -21,5 +21,10 @@ def run_hdab(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hdab.core.cli", *args],
-        env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

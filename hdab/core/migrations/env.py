@@ -6,6 +6,7 @@ from alembic import context
 
 from hdab.core import domains
 from hdab.core.db import Base, make_engine
+from hdab.core.migrate import include_object
 
 domains.load_models()
 target_metadata = Base.metadata
@@ -29,6 +30,7 @@ def _run(connection: object) -> None:
         # SQLite cannot ALTER most things; batch mode rebuilds tables so one history serves both.
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,154 @@
+"""The embedded search backend: SQLite FTS5 on SQLite, PostgreSQL full-text search on PostgreSQL.
+
+The database matches and ranks; our analysis (folding, stop words, Norwegian and English stems,
+typo expansion) runs in Python on both the indexed text and the query, because SQLite has none of
+it and PostgreSQL's Norwegian configuration is not OpenSearch's.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.orm import Session
+
+from hdab.catalog.models import SearchDocumentRow, SearchGeneration
+from hdab.catalog.search.analysis import QueryTerm, analyze, query_terms
+from hdab.catalog.search.backend import Hit, SearchQuery, SearchResult, hit_for
+from hdab.catalog.search.corpus import Corpus
+from hdab.catalog.search.documents import BOOSTS, FIELDS, SearchDocument
+from hdab.core.db import Database
+
+# PostgreSQL: the weighted tsvector; the migration indexes exactly this expression (GIN).
+PG_TSVECTOR = (
+    "setweight(to_tsvector('simple', title_terms), 'A')"
+    " || setweight(to_tsvector('simple', keywords_terms || ' ' || codes_terms), 'B')"
+    " || setweight(to_tsvector('simple', variables_terms), 'C')"
+    " || setweight(to_tsvector('simple', description_terms), 'D')"
+)
+PG_WEIGHTS = "'{0.2, 0.4, 0.8, 1.0}'"  # D, C, B, A
+
+
+class EmbeddedBackend:
+    name = "embedded"
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._lock = threading.Lock()
+        self._corpus: Corpus | None = None
+        self._generation: int | None = None
+
+    # --- writing ------------------------------------------------------------------------------------
+
+    def _bump(self, session: Session) -> None:
+        updated = session.execute(
+            update(SearchGeneration)
+            .where(SearchGeneration.id == 1)
+            .values(generation=SearchGeneration.generation + 1)
+        )
+        if updated.rowcount == 0:  # type: ignore[attr-defined]
+            session.add(SearchGeneration(id=1, generation=1))
+
+    def _write(self, session: Session, doc: SearchDocument) -> None:
+        terms = {name: " ".join(analyze(doc.fields[name])) for name in FIELDS}
+        row = session.get(SearchDocumentRow, doc.identifier) or SearchDocumentRow(identifier=doc.identifier)
+        row.document = doc.as_json()
+        row.title_terms = terms["title"]
+        row.keywords_terms = terms["keywords"]
+        row.codes_terms = terms["codes"]
+        row.variables_terms = terms["variables"]
+        row.description_terms = terms["description"]
+        session.add(row)
+        if self.database.dialect == "sqlite":
+            session.execute(text("DELETE FROM search_fts WHERE identifier = :i"), {"i": doc.identifier})
+            session.execute(
+                text(
+                    "INSERT INTO search_fts (identifier, title, keywords, codes, variables, description)"
+                    " VALUES (:i, :title, :keywords, :codes, :variables, :description)"
+                ),
+                {"i": doc.identifier, **terms},
+            )
+
+    def index(self, documents: Sequence[SearchDocument]) -> None:
+        with self.database.session() as session:
+            for doc in documents:
+                self._write(session, doc)
+            self._bump(session)
+
+    def remove(self, identifier: str) -> None:
+        with self.database.session() as session:
+            session.execute(delete(SearchDocumentRow).where(SearchDocumentRow.identifier == identifier))
+            if self.database.dialect == "sqlite":
+                session.execute(text("DELETE FROM search_fts WHERE identifier = :i"), {"i": identifier})
+            self._bump(session)
+
+    def rebuild(self, documents: Sequence[SearchDocument]) -> None:
+        with self.database.session() as session:
+            session.execute(delete(SearchDocumentRow))
+            if self.database.dialect == "sqlite":
+                session.execute(text("DELETE FROM search_fts"))
+            for doc in documents:
+                self._write(session, doc)
+            self._bump(session)
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def corpus(self, session: Session) -> Corpus:
+        generation = session.scalar(select(SearchGeneration.generation).where(SearchGeneration.id == 1)) or 0
+        with self._lock:
+            if self._corpus is None or generation != self._generation:
+                rows = session.scalars(select(SearchDocumentRow.document))
+                self._corpus = Corpus(SearchDocument.from_json(d) for d in rows)
+                self._generation = generation
+            return self._corpus
+
+    def _match(self, session: Session, terms: list[QueryTerm]) -> dict[str, float]:
+        """Identifier -> score of every document holding each query term (in any of its forms)."""
+        if self.database.dialect == "sqlite":
+            expression = " AND ".join(
+                "(" + " OR ".join(f'"{f}"' for f in sorted(t.forms)) + ")" for t in terms
+            )
+            weights = ", ".join(str(BOOSTS[name]) for name in FIELDS)
+            # Only our own numbers are formatted in; the query travels as a parameter.
+            sql = (
+                f"SELECT identifier, bm25(search_fts, 0, {weights}) FROM search_fts WHERE search_fts MATCH :m"  # noqa: S608
+            )
+            rows = session.execute(text(sql), {"m": expression})
+            return {identifier: -float(rank) for identifier, rank in rows}
+        query = " & ".join("(" + " | ".join(sorted(t.forms)) + ")" for t in terms)
+        rows = session.execute(
+            text(
+                f"SELECT identifier, ts_rank({PG_WEIGHTS}, {PG_TSVECTOR}, q)"  # noqa: S608
+                f" FROM search_documents, to_tsquery('simple', :q) AS q WHERE {PG_TSVECTOR} @@ q"
+            ),
+            {"q": query},
+        )
+        return {identifier: float(rank) for identifier, rank in rows}
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        started = time.perf_counter()
+        with self.database.session() as session:
+            corpus = self.corpus(session)
+            terms = query_terms(query.q, corpus.vocabulary)
+            scores = self._match(session, terms) if terms else dict.fromkeys(corpus.all_ids, 0.0)
+        matched = set(scores) & corpus.all_ids
+        selected = corpus.apply_filters(matched, query.filters)
+        ordered = _order(selected, scores, corpus, query)
+        page = ordered[(query.page - 1) * query.page_size : query.page * query.page_size]
+        items: list[Hit] = [hit_for(corpus.documents[i], terms, query.lang, scores.get(i, 0.0)) for i in page]
+        return SearchResult(
+            total=len(selected),
+            items=items,
+            facets=corpus.facets(matched, query.filters, query.lang),
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+
+def _order(ids: set[str], scores: dict[str, float], corpus: Corpus, query: SearchQuery) -> list[str]:
+    if query.sort == "title":
+        return sorted(ids, key=lambda i: (corpus.documents[i].title.get(query.lang, "").lower(), i))
+    if query.sort == "identifier" or not query.q.strip():
+        return sorted(ids)
+    return sorted(ids, key=lambda i: (-scores.get(i, 0.0), i))

@@ -1,0 +1,61 @@
+"""Keeping the search index in step with the catalogue: per change, and a reconciliation that finds
+whatever a failed or lost update left behind."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from hdab.catalog import repository
+from hdab.catalog.codec import record_from_json
+from hdab.catalog.models import DatasetStatus, SearchIndexState
+from hdab.catalog.search import backend
+from hdab.catalog.search.documents import document_for
+from hdab.core import clock
+
+
+def index_dataset(session: Session, identifier: str) -> str:
+    """Bring one dataset's index entry up to date; returns what was done."""
+    search = backend()
+    row = session.scalars(repository.by_identifier(identifier)).one_or_none()
+    state = session.get(SearchIndexState, (search.name, identifier))
+    if row is None or row.status is DatasetStatus.WITHDRAWN:
+        search.remove(identifier)
+        if state is not None:
+            session.delete(state)
+        return "removed"
+    search.index([document_for(record_from_json(row.record), clock.now_oslo().date())])
+    if state is None:
+        state = SearchIndexState(backend=search.name, identifier=identifier)
+        session.add(state)
+    state.version, state.indexed_at = row.version, clock.now()
+    return "indexed"
+
+
+def stale(session: Session) -> list[str]:
+    """Datasets whose index entry is missing, old, or should be gone."""
+    name = backend().name
+    indexed = {
+        s.identifier: s.version
+        for s in session.scalars(select(SearchIndexState).where(SearchIndexState.backend == name))
+    }
+    published = {r.identifier: r.version for r in session.scalars(repository.published())}
+    behind = [i for i, version in published.items() if indexed.get(i) != version]
+    gone = [i for i in indexed if i not in published]
+    return sorted(behind + gone)
+
+
+def rebuild(session: Session) -> int:
+    """Index every published dataset afresh."""
+    search = backend()
+    rows = list(session.scalars(repository.published()))
+    today = clock.now_oslo().date()
+    search.rebuild([document_for(record_from_json(r.record), today) for r in rows])
+    session.execute(delete(SearchIndexState).where(SearchIndexState.backend == search.name))
+    for row in rows:
+        session.add(
+            SearchIndexState(
+                backend=search.name, identifier=row.identifier, version=row.version, indexed_at=clock.now()
+            )
+        )
+    return len(rows)

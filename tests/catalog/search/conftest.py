@@ -1,0 +1,59 @@
+"""Search fixtures: the seeded catalogue behind each backend: SQLite, PostgreSQL and OpenSearch.
+
+OpenSearch is the OpenSearch-compatible test server from PyPI (osmem-server), started once per
+run; each test gets its own copy-on-write clone of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hdab.catalog import search as search_package
+from hdab.catalog import service
+from hdab.core import audit, runtime
+from hdab.core.app import create_app
+from hdab.core.settings import Settings
+from tests.support import backends
+
+
+@pytest.fixture(scope="session")
+def osmem() -> Iterator[object]:
+    try:
+        from osmem_server import OsmemServer
+    except ImportError:
+        backends.missing("OpenSearch test server (pip install osmem-server)")
+    try:
+        server = OsmemServer.start()
+    except Exception as exc:  # noqa: BLE001 - any failure to start means the backend cannot be tested
+        backends.missing(f"OpenSearch test server ({type(exc).__name__}: {exc})")
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["database", "opensearch"])
+def search_settings(request: pytest.FixtureRequest, settings: Settings, backend: str) -> Iterator[Settings]:
+    if request.param == "database":
+        yield settings
+        return
+    if backend != "sqlite":
+        pytest.skip("OpenSearch runs once, beside SQLite")
+    server = request.getfixturevalue("osmem")
+    with server.clone() as clone:  # type: ignore[attr-defined]
+        with_search = settings.model_copy(update={"search_url": clone.url})
+        runtime.configure(with_search)
+        search_package.reset()
+        yield with_search
+        search_package.reset()
+
+
+@pytest.fixture
+def search_client(search_settings: Settings) -> Iterator[TestClient]:
+    search_package.reset()
+    with runtime.database().session() as session:
+        service.seed(session, search_settings, audit.SYSTEM_ACTOR)
+    with TestClient(create_app(search_settings), raise_server_exceptions=False) as client:
+        yield client
+    search_package.reset()

@@ -27,7 +27,7 @@ def osmem() -> Iterator[object]:
         backends.missing("OpenSearch test server (pip install osmem-server)")
     try:
         server = OsmemServer.start()
-    except Exception as exc:  # noqa: BLE001 - any failure to start means the backend cannot be tested
+    except Exception as exc:
         backends.missing(f"OpenSearch test server ({type(exc).__name__}: {exc})")
     yield server
     server.close()

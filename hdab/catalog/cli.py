@@ -110,3 +110,19 @@ def prepare() -> None:
                 f"hdab: warning: shapes not installed ({exc}); records are saved unvalidated", err=True
             )
     click.get_current_context().invoke(seed)
+
+
+search_group = click.Group("search", help="The catalogue's search index.")
+
+
+@search_group.command("reindex")
+def reindex() -> None:
+    """Rebuild the search index from the catalogue (OpenSearch: a new index, then an alias swap)."""
+    from hdab.catalog.search import backend, sync
+
+    with runtime.database().session() as session:
+        count = sync.rebuild(session)
+    click.echo(f"indexed {count} datasets ({backend().name})")
+
+
+groups = [group, search_group]

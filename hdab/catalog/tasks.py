@@ -36,8 +36,7 @@ def index_dataset(identifier: str) -> str:
     """Update one dataset's search entry; the reconciliation below catches what retries cannot."""
     from hdab.catalog.search import sync
 
-    with runtime.database().session() as session:
-        return sync.index_dataset(session, identifier)
+    return sync.index_dataset(runtime.database(), identifier)
 
 
 @celery_app.task(name="catalog.reconcile_search", ignore_result=True)
@@ -48,6 +47,5 @@ def reconcile_search() -> int:
     with runtime.database().session() as session:
         identifiers = sync.stale(session)
     for identifier in identifiers:
-        with runtime.database().session() as session:
-            sync.index_dataset(session, identifier)
+        sync.index_dataset(runtime.database(), identifier)
     return len(identifiers)

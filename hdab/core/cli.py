@@ -256,13 +256,13 @@ def show_config(settings: Settings) -> None:
 
 
 def _add_domain_commands() -> None:
-    """Each domain's ``cli.group`` becomes ``hdab <domain> ...``."""
+    """Each domain's ``cli.groups`` (or ``cli.group``) become ``hdab <group> ...``."""
     from hdab.core import domains
 
     for module in domains.import_all("cli"):
-        group = getattr(module, "group", None)
-        if isinstance(group, click.Group):
-            cli.add_command(group)
+        for group in getattr(module, "groups", [getattr(module, "group", None)]):
+            if isinstance(group, click.Group):
+                cli.add_command(group)
 
 
 _add_domain_commands()

@@ -12,23 +12,37 @@ from hdab.catalog.models import DatasetStatus, SearchIndexState
 from hdab.catalog.search import backend
 from hdab.catalog.search.documents import document_for
 from hdab.core import clock
+from hdab.core.db import Database
 
 
-def index_dataset(session: Session, identifier: str) -> str:
-    """Bring one dataset's index entry up to date; returns what was done."""
+def index_dataset(database: Database, identifier: str) -> str:
+    """Bring one dataset's index entry up to date; returns what was done.
+
+    The backend writes in its own transaction (the embedded one to this same database), so no
+    transaction of ours stays open around it: read, index, then record the indexed version.
+    """
     search = backend()
-    row = session.scalars(repository.by_identifier(identifier)).one_or_none()
-    state = session.get(SearchIndexState, (search.name, identifier))
-    if row is None or row.status is DatasetStatus.WITHDRAWN:
+    with database.session() as session:
+        row = session.scalars(repository.by_identifier(identifier)).one_or_none()
+        live = row is not None and row.status is DatasetStatus.PUBLISHED
+        document = (
+            document_for(record_from_json(row.record), clock.now_oslo().date()) if live and row else None
+        )
+        version = row.version if row is not None else 0
+    if document is None:
         search.remove(identifier)
-        if state is not None:
-            session.delete(state)
-        return "removed"
-    search.index([document_for(record_from_json(row.record), clock.now_oslo().date())])
-    if state is None:
-        state = SearchIndexState(backend=search.name, identifier=identifier)
-        session.add(state)
-    state.version, state.indexed_at = row.version, clock.now()
+    else:
+        search.index([document])
+    with database.session() as session:
+        state = session.get(SearchIndexState, (search.name, identifier))
+        if document is None:
+            if state is not None:
+                session.delete(state)
+            return "removed"
+        if state is None:
+            state = SearchIndexState(backend=search.name, identifier=identifier)
+            session.add(state)
+        state.version, state.indexed_at = version, clock.now()
     return "indexed"
 
 

@@ -268,33 +268,6 @@ class SearchOut(BaseModel):
     took_ms: float
 
 
-def search_query(request: Request, q: str, page: Paging, sort: str | None) -> Any:
-    from hdab.catalog.search.backend import SORTS, SearchQuery
-    from hdab.catalog.search.documents import FACETS
-    from hdab.core.web import preferred_language
-
-    if sort is not None and sort not in SORTS:
-        raise InvalidInput("unknown sort", [FieldError("query.sort", f"use one of {', '.join(SORTS)}")])
-    filters = {
-        facet: tuple(dict.fromkeys(v for v in request.query_params.getlist(facet) if v))
-        for facet in FACETS
-        if request.query_params.getlist(facet)
-    }
-    for facet, values in filters.items():
-        if len(values) > 50 or any(len(v) > 200 for v in values):
-            raise InvalidInput(
-                "too many or too long facet values", [FieldError(f"query.{facet}", "at most 50 of 200")]
-            )
-    return SearchQuery(
-        q=q,
-        filters={k: v for k, v in filters.items() if v},
-        page=page.page,
-        page_size=page.page_size,
-        sort=sort or ("relevance" if q.strip() else "identifier"),
-        lang=preferred_language(request),
-    )
-
-
 @router.get(
     "/search",
     response_model=SearchOut,
@@ -310,6 +283,7 @@ def search(
     sort: str | None = Query(None, description="relevance (default with q), title or identifier"),
 ) -> SearchOut:
     from hdab.catalog.search import backend
+    from hdab.catalog.search.params import search_query
 
     result = backend().search(search_query(request, q, page, sort))
     return SearchOut(

@@ -111,16 +111,43 @@ def catalog(
     return Response(serialize(graph, BY_MEDIA_TYPE[media]), media_type=media, headers=headers)
 
 
-@router.get("/datasets", response_class=HTMLResponse, summary="The human catalogue")
-def datasets_page(request: Request, session: Session = Depends(db_session)) -> Response:
-    lang = preferred_language(request)
-    rows = session.scalars(repository.published())
-    records = [record_from_json(r.record) for r in rows]
-    return templates.TemplateResponse(
-        request,
-        "catalog/datasets.html",
-        {"records": records, "lang": lang, "t": ui_text(lang), "label": label},
-    )
+@router.get("/datasets", response_class=HTMLResponse, summary="The human catalogue, searchable")
+def datasets_page(
+    request: Request,
+    q: str = Query("", max_length=500),
+    page: Paging = Depends(paging),
+    sort: str | None = Query(None),
+) -> Response:
+    from urllib.parse import urlencode
+
+    from hdab.catalog.search import backend
+    from hdab.catalog.search.params import search_query
+
+    query = search_query(request, q, Paging(page.page, min(page.page_size, 50)), sort)
+    result = backend().search(query)
+    lang = query.lang
+    base = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "partial")]
+
+    def toggle(facet: str, value: str) -> str:
+        pair = (facet, value)
+        items = [p for p in base if p != pair] if pair in base else [*base, pair]
+        return "?" + urlencode(items)
+
+    context = {
+        "q": q,
+        "result": result,
+        "query": query,
+        "lang": lang,
+        "t": ui_text(lang),
+        "label": label,
+        "toggle": toggle,
+        "selected": query.filters,
+        "next_page": "?" + urlencode([*base, ("page", query.page + 1)])
+        if query.page * query.page_size < result.total
+        else None,
+    }
+    name = "catalog/_results.html" if request.query_params.get("partial") == "1" else "catalog/datasets.html"
+    return templates.TemplateResponse(request, name, context)
 
 
 def _dataset_graph_bytes(ntriples: str, media: str) -> bytes:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 import hdab
 from hdab.core import domains, runtime
@@ -32,6 +34,8 @@ from hdab.core.templating import templates
 from hdab.core.web import health_router
 
 log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 core_router = APIRouter()
 
@@ -128,6 +132,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         app.include_router(_dev_router(idp, settings.base_url.startswith("https://")))
     app.state.token_verifier = TokenVerifier(issuers)
     install_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
     app.include_router(core_router)
     for part in ("routes", "views"):

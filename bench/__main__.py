@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import audit_chain, catalog
+from bench import audit_chain, catalog, search
 
 
 def main() -> int:
-    for benchmark in (audit_chain, catalog):
+    for benchmark in (audit_chain, catalog, search):
         benchmark.main()
     return 0
 

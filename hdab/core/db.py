@@ -73,7 +73,10 @@ def _sqlite_begin(connection: Any) -> None:
 def make_engine(url: str, *, pool: bool = True) -> Engine:
     """An engine for ``url``; SQLite gets the pragmas and transaction handling it needs."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=NullPool)
+        # A pool of connections (each set up once by the connect hook) rather than one per session.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=16, pool_pre_ping=False
+        )
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, record: Any) -> None:

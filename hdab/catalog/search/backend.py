@@ -78,23 +78,33 @@ def facet_label(
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
+@lru_cache(maxsize=65536)
+def _tokens(text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
+    """Each word of a shown text with its span and index forms (texts change only with the index)."""
+    result = []
+    for match in _TOKEN.finditer(text):
+        forms: frozenset[str] = frozenset().union(*(stems(w) for w in words(match.group(0))))
+        if forms:
+            result.append((match.start(), match.end(), forms))
+    return tuple(result)
+
+
 def highlight(text: str, terms: list[QueryTerm]) -> str | None:
     """``text`` HTML-escaped with the words that match the query in <mark>; None when none match."""
-    forms = set().union(*(t.forms for t in terms)) if terms else set()
+    forms = frozenset().union(*(t.forms for t in terms)) if terms else frozenset()
     if not forms:
         return None
     out: list[str] = []
     last = 0
-    hit = False
-    for match in _TOKEN.finditer(text):
-        folded = words(match.group(0))
-        if folded and any(stems(w) & forms for w in folded):
-            out.append(html.escape(text[last : match.start()]))
-            out.append(f"<mark>{html.escape(match.group(0))}</mark>")
-            last = match.end()
-            hit = True
+    for start, end, word_forms in _tokens(text):
+        if word_forms & forms:
+            out.append(html.escape(text[last:start]))
+            out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+            last = end
+    if last == 0 and not out:
+        return None
     out.append(html.escape(text[last:]))
-    return "".join(out) if hit else None
+    return "".join(out)
 
 
 def matched_variables(doc: SearchDocument, terms: list[QueryTerm]) -> list[str]:

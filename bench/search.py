@@ -1,0 +1,178 @@
+"""Search under load: 10,000 generated datasets, the embedded and the OpenSearch backend.
+
+For each backend: index the generated catalogue, start the real server (`hdab serve`), then run
+a fixed mix of realistic queries from concurrent clients over HTTP, and /healthz the same way in
+the same run. Prints p50/p95/p99 latency and requests per second for both, and the ratio of
+search throughput to /healthz throughput (targets: at least 1/3; p95 under 50 ms).
+
+    python -m bench.search [--datasets N] [--clients C] [--seconds S] [--backend embedded|opensearch|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from bench.catalog import generate
+from hdab.catalog.search import backend as search_backend
+from hdab.catalog.search import reset as reset_backends
+from hdab.catalog.search.documents import document_for
+from hdab.core import clock, migrate, runtime
+from hdab.core.settings import REPOSITORY_ROOT, Settings
+
+QUERIES = [
+    {"q": "hjerneslag innleggelser 2019"},
+    {"q": "ICPC-2"},
+    {"q": "ventetid"},
+    {"q": "somatikk"},
+    {"q": "somatik"},
+    {"q": "psykisk helsevern"},
+    {"q": "mental health"},
+    {"q": "rusbehandlng"},
+    {"q": "hovedtilstand", "coding_system": "ICD-10"},
+    {"q": "refusjon fysioterapi"},
+    {"q": "", "health_category": "HRAD"},
+    {"q": "hjemmet", "lang": "en"},
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(env: dict[str, str], port: int) -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hdab.core.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=REPOSITORY_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("server did not start")
+        time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def load(
+    base: str, requests: list[tuple[str, dict[str, str]]], clients: int, seconds: float
+) -> tuple[list[float], float]:
+    """Run the requests round-robin from ``clients`` threads for ``seconds``; latencies (s) and req/s."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(offset: int) -> None:
+        mine: list[float] = []
+        with httpx.Client(base_url=base, timeout=30) as http:
+            index = offset
+            while time.monotonic() < stop:
+                path, params = requests[index % len(requests)]
+                started = time.perf_counter()
+                response = http.get(path, params=params)
+                mine.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text[:200]
+                index += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, len(latencies) / (time.perf_counter() - started)
+
+
+def _percentiles(latencies: list[float]) -> str:
+    cuts = statistics.quantiles(latencies, n=100)
+    return f"p50 {cuts[49] * 1000:.1f} ms, p95 {cuts[94] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms"
+
+
+def run(name: str, settings: Settings, env: dict[str, str], clients: int, seconds: float, count: int) -> None:
+    runtime.configure(settings)
+    reset_backends()
+    started = time.perf_counter()
+    today = clock.now_oslo().date()
+    search_backend().rebuild([document_for(r, today) for r in generate(count, settings.base_url)])
+    print(f"search[{name}]: indexed {count} datasets in {time.perf_counter() - started:.1f} s")
+    with server(env, settings.port) as base:
+        search_requests = [("/api/search", {**q, "page_size": "20"}) for q in QUERIES]
+        load(base, search_requests, clients, 2)  # warm-up: caches, connections
+        health, health_rps = load(base, [("/healthz", {})], clients, seconds)
+        found, search_rps = load(base, search_requests, clients, seconds)
+    print(f"search[{name}]: /healthz {health_rps:.0f} req/s, {_percentiles(health)}")
+    print(
+        f"search[{name}]: /api/search {search_rps:.0f} req/s, {_percentiles(found)}; "
+        f"throughput ratio {search_rps / health_rps:.2f} (target >= 0.33, p95 < 50 ms); "
+        f"{clients} clients, {seconds:.0f} s each"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--datasets", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--backend", choices=["embedded", "opensearch", "both"], default="both")
+    args, _ = parser.parse_known_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        migrate.upgrade(url)
+        port = _free_port()
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("HDAB_")}
+        env = {
+            **base_env,
+            "HDAB_ENV": "test",
+            "HDAB_DATA_DIR": tmp,
+            "HDAB_DATABASE_URL": url,
+            "HDAB_LOG_LEVEL": "WARNING",
+        }
+        settings = Settings(env="test", data_dir=Path(tmp), database_url=url, port=port)
+        if args.backend in ("embedded", "both"):
+            run("embedded/sqlite", settings, env, args.clients, args.seconds, args.datasets)
+        if args.backend in ("opensearch", "both"):
+            from osmem_server import OsmemServer
+
+            with OsmemServer.start() as opensearch:
+                run(
+                    "opensearch",
+                    settings.model_copy(update={"search_url": opensearch.url}),
+                    {**env, "HDAB_SEARCH_URL": opensearch.url},
+                    args.clients,
+                    args.seconds,
+                    args.datasets,
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ from hdab.catalog.search.documents import FACETS, FIELDS, SearchDocument
 
 
 class Corpus:
-    def __init__(self, documents: Iterable[SearchDocument]) -> None:
+    def __init__(self, documents: Iterable[SearchDocument], terms: Iterable[str] | None = None) -> None:
         self.documents = {d.identifier: d for d in documents}
         self.all_ids = frozenset(self.documents)
         self.by_value: dict[str, dict[str, set[str]]] = {f: {} for f in FACETS}
@@ -22,8 +22,16 @@ class Corpus:
             for facet in FACETS:
                 for value in doc.facets.get(facet, ()):
                     self.by_value[facet].setdefault(value, set()).add(doc.identifier)
+        # The index already holds every document's analysed terms; analysing again is the slow way.
         self.vocabulary = Vocabulary(
-            term for doc in self.documents.values() for name in FIELDS for term in analyze(doc.fields[name])
+            terms
+            if terms is not None
+            else (
+                term
+                for doc in self.documents.values()
+                for name in FIELDS
+                for term in analyze(doc.fields[name])
+            )
         )
 
     def selected(self, facet: str, values: tuple[str, ...]) -> set[str]:

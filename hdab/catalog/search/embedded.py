@@ -99,8 +99,18 @@ class EmbeddedBackend:
         generation = session.scalar(select(SearchGeneration.generation).where(SearchGeneration.id == 1)) or 0
         with self._lock:
             if self._corpus is None or generation != self._generation:
-                rows = session.scalars(select(SearchDocumentRow.document))
-                self._corpus = Corpus(SearchDocument.from_json(d) for d in rows)
+                rows = session.execute(
+                    select(
+                        SearchDocumentRow.document,
+                        SearchDocumentRow.title_terms,
+                        SearchDocumentRow.keywords_terms,
+                        SearchDocumentRow.codes_terms,
+                        SearchDocumentRow.variables_terms,
+                        SearchDocumentRow.description_terms,
+                    )
+                ).all()
+                terms = {term for row in rows for column in row[1:] for term in column.split()}
+                self._corpus = Corpus((SearchDocument.from_json(row[0]) for row in rows), terms)
                 self._generation = generation
             return self._corpus
 

@@ -120,8 +120,10 @@ class OpenSearchBackend:
         helpers.bulk(
             self.client,
             ({"_index": name, "_id": d.identifier, "_source": _source(d)} for d in documents),
-            refresh=True,
+            chunk_size=500,
+            request_timeout=120,
         )
+        self.client.indices.refresh(index=name)
         old = (
             list(self.client.indices.get_alias(name=ALIAS))
             if self.client.indices.exists_alias(name=ALIAS)

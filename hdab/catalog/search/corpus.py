@@ -59,9 +59,10 @@ class Corpus:
             for other, ids in selections.items():
                 if other != facet:
                     candidates &= ids
+            everything = len(candidates) == len(self.all_ids)
             values = []
             for value, ids in self.by_value[facet].items():
-                count = len(ids & candidates)
+                count = len(ids) if everything else len(ids & candidates)
                 if count:
                     sample = self.documents[next(iter(ids))]
                     values.append(

@@ -7,6 +7,7 @@ it and PostgreSQL's Norwegian configuration is not OpenSearch's.
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections.abc import Sequence
@@ -115,27 +116,33 @@ class EmbeddedBackend:
             return self._corpus
 
     def _match(self, session: Session, terms: list[QueryTerm]) -> dict[str, float]:
-        """Identifier -> score of every document holding each query term (in any of its forms)."""
-        if self.database.dialect == "sqlite":
-            expression = " AND ".join(
-                "(" + " OR ".join(f'"{f}"' for f in sorted(t.forms)) + ")" for t in terms
-            )
-            weights = ", ".join(str(BOOSTS[name]) for name in FIELDS)
-            # Only our own numbers are formatted in; the query travels as a parameter.
-            sql = (
-                f"SELECT identifier, bm25(search_fts, 0, {weights}) FROM search_fts WHERE search_fts MATCH :m"  # noqa: S608
-            )
-            rows = session.execute(text(sql), {"m": expression})
-            return {identifier: -float(rank) for identifier, rank in rows}
-        query = " & ".join("(" + " | ".join(sorted(t.forms)) + ")" for t in terms)
-        rows = session.execute(
-            text(
+        """Identifier -> score of every document holding each query term (in any of its forms).
+
+        Thousands of rows can match a broad query; they are fetched through the driver's cursor in
+        one go, not row by row through the ORM.
+        """
+        cursor = session.connection().connection.cursor()
+        try:
+            if self.database.dialect == "sqlite":
+                expression = " AND ".join(
+                    "(" + " OR ".join(f'"{f}"' for f in sorted(t.forms)) + ")" for t in terms
+                )
+                weights = ", ".join(str(BOOSTS[name]) for name in FIELDS)
+                # Only our own numbers are formatted in; the query travels as a parameter.
+                cursor.execute(
+                    f"SELECT identifier, bm25(search_fts, 0, {weights}) FROM search_fts WHERE search_fts MATCH ?",  # noqa: S608, E501
+                    (expression,),
+                )
+                return {identifier: -float(rank) for identifier, rank in cursor.fetchall()}
+            query = " & ".join("(" + " | ".join(sorted(t.forms)) + ")" for t in terms)
+            cursor.execute(
                 f"SELECT identifier, ts_rank({PG_WEIGHTS}, {PG_TSVECTOR}, q)"  # noqa: S608
-                f" FROM search_documents, to_tsquery('simple', :q) AS q WHERE {PG_TSVECTOR} @@ q"
-            ),
-            {"q": query},
-        )
-        return {identifier: float(rank) for identifier, rank in rows}
+                f" FROM search_documents, to_tsquery('simple', %s) AS q WHERE {PG_TSVECTOR} @@ q",
+                (query,),
+            )
+            return {identifier: float(rank) for identifier, rank in cursor.fetchall()}
+        finally:
+            cursor.close()
 
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
@@ -145,8 +152,9 @@ class EmbeddedBackend:
             scores = self._match(session, terms) if terms else dict.fromkeys(corpus.all_ids, 0.0)
         matched = set(scores) & corpus.all_ids
         selected = corpus.apply_filters(matched, query.filters)
-        ordered = _order(selected, scores, corpus, query)
-        page = ordered[(query.page - 1) * query.page_size : query.page * query.page_size]
+        page = _order(selected, scores, corpus, query, query.page * query.page_size)[
+            (query.page - 1) * query.page_size :
+        ]
         items: list[Hit] = [hit_for(corpus.documents[i], terms, query.lang, scores.get(i, 0.0)) for i in page]
         return SearchResult(
             total=len(selected),
@@ -156,9 +164,14 @@ class EmbeddedBackend:
         )
 
 
-def _order(ids: set[str], scores: dict[str, float], corpus: Corpus, query: SearchQuery) -> list[str]:
+def _order(
+    ids: set[str], scores: dict[str, float], corpus: Corpus, query: SearchQuery, first: int
+) -> list[str]:
+    """The first ``first`` identifiers in the query's order (only a page is ever shown)."""
     if query.sort == "title":
-        return sorted(ids, key=lambda i: (corpus.documents[i].title.get(query.lang, "").lower(), i))
+        return heapq.nsmallest(
+            first, ids, key=lambda i: (corpus.documents[i].title.get(query.lang, "").lower(), i)
+        )
     if query.sort == "identifier" or not query.q.strip():
-        return sorted(ids)
-    return sorted(ids, key=lambda i: (-scores.get(i, 0.0), i))
+        return heapq.nsmallest(first, ids)
+    return heapq.nsmallest(first, ids, key=lambda i: (-scores.get(i, 0.0), i))

@@ -10,6 +10,7 @@ asciifolding, stop with _norwegian_/_english_, stemmer norwegian/english), never
 from __future__ import annotations
 
 import contextlib
+import html
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -84,6 +85,13 @@ def _source(doc: SearchDocument, lang: str = "nb") -> dict[str, Any]:
         "sort_title": (doc.title.get(lang) or doc.title["en"]).lower(),
         "document": doc.as_json(),
     }
+
+
+def _safe_fragment(fragment: str) -> str:
+    """OpenSearch returns the stored text as it is, around its tags: escape all of it, then let
+    only our own <mark> tags through (pages show highlights as HTML)."""
+    escaped = html.escape(fragment)
+    return escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
 
 
 class OpenSearchBackend:
@@ -203,7 +211,7 @@ class OpenSearchBackend:
                     for f in fs
                 ]
                 if fragments:
-                    marks[part] = fragments[0]
+                    marks[part] = _safe_fragment(fragments[0])
             items.append(
                 Hit(hit.identifier, hit.title, hit.description, marks, hit.matched_variables, hit.score)
             )

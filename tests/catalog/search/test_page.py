@@ -31,3 +31,26 @@ def test_partial_results_for_search_as_you_type(search_client: TestClient) -> No
     script = search_client.get("/static/search.js")
     assert script.status_code == 200
     assert "setTimeout" in script.text and "history.replaceState" in script.text
+
+
+def test_markup_in_a_title_is_shown_as_text_not_run(
+    search_client: TestClient, search_settings: object
+) -> None:
+    from hdab.catalog import service
+    from hdab.core import audit, runtime
+
+    with runtime.database().session() as session:
+        record = service.current_record(service._find(session, "npr-tsb"))
+    import dataclasses
+
+    evil = dataclasses.replace(
+        record, title=dataclasses.replace(record.title, nb='Rus <script>alert("x")</script> behandling')
+    )
+    with runtime.database().session() as session:
+        service.upsert(session, audit.SYSTEM_ACTOR, evil, "markup test")
+    page = search_client.get("/datasets", params={"q": "behandling", "lang": "nb"})
+    assert "<script>alert" not in page.text
+    assert "&lt;script&gt;" in page.text
+    api = search_client.get("/api/search", params={"q": "behandling", "lang": "nb"}).json()
+    hit = next(i for i in api["items"] if i["identifier"] == "npr-tsb")
+    assert "<script>" not in hit["highlight"].get("title", "")

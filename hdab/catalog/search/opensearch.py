@@ -99,6 +99,8 @@ class OpenSearchBackend:
 
     def __init__(self, url: str, client: OpenSearch | None = None) -> None:
         self.client = client or OpenSearch(hosts=[url], timeout=10)
+        # Publisher names by organisation number, learnt from indexed documents (one lookup each).
+        self._publisher_labels: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
 
     # --- index management -----------------------------------------------------------------------
 
@@ -114,6 +116,7 @@ class OpenSearchBackend:
 
     def index(self, documents: Sequence[SearchDocument]) -> None:
         self._ensure_alias()
+        self._publisher_labels.clear()
         for doc in documents:
             self.client.index(index=ALIAS, id=doc.identifier, body=_source(doc), refresh=True)
 
@@ -124,6 +127,7 @@ class OpenSearchBackend:
 
     def rebuild(self, documents: Sequence[SearchDocument]) -> None:
         """Build a new index, then swap the alias in one step: search never answers from an empty index."""
+        self._publisher_labels.clear()
         name = self._new_index()
         helpers.bulk(
             self.client,
@@ -235,10 +239,13 @@ class OpenSearchBackend:
     def _label(self, facet: str, value: str, lang: str) -> str:
         if facet != "publisher":
             return facet_label({}, facet, value, lang)
+        if value in self._publisher_labels:
+            return facet_label(self._publisher_labels[value], facet, value, lang)
         found = self.client.search(
             index=ALIAS,
             body={"size": 1, "query": {"term": {"publisher": value}}, "_source": ["document.facet_labels"]},
         )
         hits = found["hits"]["hits"]
         labels = hits[0]["_source"]["document"]["facet_labels"] if hits else {}
+        self._publisher_labels[value] = labels
         return facet_label(labels, facet, value, lang)

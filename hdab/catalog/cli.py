@@ -120,8 +120,7 @@ def reindex() -> None:
     """Rebuild the search index from the catalogue (OpenSearch: a new index, then an alias swap)."""
     from hdab.catalog.search import backend, sync
 
-    with runtime.database().session() as session:
-        count = sync.rebuild(session)
+    count = sync.rebuild(runtime.database())
     click.echo(f"indexed {count} datasets ({backend().name})")
 
 

@@ -25,6 +25,7 @@ from hdab.catalog.rdf.formats import turtle_fragment
 from hdab.catalog.rdf.profiles import RecordError, new_graph, read_datasets, write_dataset
 from hdab.catalog.validation import gate
 from hdab.core import audit, clock, outbox
+from hdab.core.db import Database
 from hdab.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from hdab.core.settings import Settings
 
@@ -228,30 +229,36 @@ def versions(session: Session, identifier: str) -> list[CatalogDatasetVersion]:
 # --- metadata quality -------------------------------------------------------------------------------
 
 
-def check_urls(session: Session, client: httpx.Client) -> dict[str, bool]:
-    """Request every access and download URL of the published datasets; store each answer."""
+def check_urls(database: Database, client: httpx.Client) -> dict[str, bool]:
+    """Request every access and download URL of the published datasets; store each answer.
+
+    No transaction stays open while the URLs are requested (they may be this service's own pages,
+    and on SQLite a transaction that read before another one wrote may no longer write).
+    """
     from hdab.catalog.models import UrlCheck
     from hdab.catalog.quality import urls_of
 
-    urls: set[str] = set()
-    for row in session.scalars(repository.published()):
-        urls |= urls_of(current_record(row))
-    results: dict[str, bool] = {}
+    with database.session() as session:
+        urls: set[str] = set()
+        for row in session.scalars(repository.published()):
+            urls |= urls_of(current_record(row))
+    answers: dict[str, tuple[int | None, str | None]] = {}
     for url in sorted(urls):
-        status: int | None = None
-        error: str | None = None
         try:
             response = client.head(url)
             if response.status_code in (405, 501):
                 response = client.get(url)
-            status = response.status_code
+            answers[url] = (response.status_code, None)
         except httpx.HTTPError as exc:
-            error = type(exc).__name__
-        ok = status is not None and status < 400
-        check = session.get(UrlCheck, url) or UrlCheck(url=url)
-        check.status_code, check.ok, check.error, check.checked_at = status, ok, error, clock.now()
-        session.add(check)
-        results[url] = ok
+            answers[url] = (None, type(exc).__name__)
+    results: dict[str, bool] = {}
+    with database.session() as session:
+        for url, (status, error) in answers.items():
+            ok = status is not None and status < 400
+            check = session.get(UrlCheck, url) or UrlCheck(url=url)
+            check.status_code, check.ok, check.error, check.checked_at = status, ok, error, clock.now()
+            session.add(check)
+            results[url] = ok
     return results
 
 

@@ -21,8 +21,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 
 @celery_app.task(name="catalog.check_urls", ignore_result=True)
 def check_urls() -> int:
-    with httpx.Client(timeout=10, follow_redirects=True) as client, runtime.database().session() as session:
-        return len(service.check_urls(session, client))
+    with httpx.Client(timeout=10, follow_redirects=True) as client:
+        return len(service.check_urls(runtime.database(), client))
 
 
 @celery_app.task(

@@ -71,3 +71,10 @@ def test_import_of_an_unknown_format_is_refused(settings: Settings, tmp_path: Pa
     result = hdab(settings, "catalog", "import", str(path))
     assert result.returncode == 2
     assert "say --format" in result.stderr
+
+
+def test_search_reindex_rebuilds_from_the_catalogue(settings: Settings) -> None:
+    assert hdab(settings, "catalog", "seed").returncode == 0
+    result = hdab(settings, "search", "reindex")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "indexed 8 datasets (embedded)"

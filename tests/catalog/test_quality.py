@@ -78,8 +78,8 @@ def test_url_check_requests_every_url_and_the_score_follows(site: str, settings:
     runtime.configure(settings)
     with runtime.database().session() as session:
         seed(session, settings, audit.SYSTEM_ACTOR)
-    with httpx.Client(timeout=5) as client, runtime.database().session() as session:
-        results = service.check_urls(session, client)
+    with httpx.Client(timeout=5) as client:
+        results = service.check_urls(runtime.database(), client)
     assert len(results) == 16  # two distributions of eight datasets
     assert {url for url, ok in results.items() if not ok} == {
         f"{site}/datasets/npr-tsb",

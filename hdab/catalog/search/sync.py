@@ -59,17 +59,19 @@ def stale(session: Session) -> list[str]:
     return sorted(behind + gone)
 
 
-def rebuild(session: Session) -> int:
-    """Index every published dataset afresh."""
+def rebuild(database: Database) -> int:
+    """Index every published dataset afresh: read, index, record, each in its own transaction."""
     search = backend()
-    rows = list(session.scalars(repository.published()))
     today = clock.now_oslo().date()
-    search.rebuild([document_for(record_from_json(r.record), today) for r in rows])
-    session.execute(delete(SearchIndexState).where(SearchIndexState.backend == search.name))
-    for row in rows:
-        session.add(
-            SearchIndexState(
-                backend=search.name, identifier=row.identifier, version=row.version, indexed_at=clock.now()
+    with database.session() as session:
+        rows = [(r.identifier, r.version, r.record) for r in session.scalars(repository.published())]
+    search.rebuild([document_for(record_from_json(record), today) for _, _, record in rows])
+    with database.session() as session:
+        session.execute(delete(SearchIndexState).where(SearchIndexState.backend == search.name))
+        for identifier, version, _ in rows:
+            session.add(
+                SearchIndexState(
+                    backend=search.name, identifier=identifier, version=version, indexed_at=clock.now()
+                )
             )
-        )
     return len(rows)

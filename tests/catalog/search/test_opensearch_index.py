@@ -60,8 +60,7 @@ def test_reindex_swaps_the_alias_without_an_empty_moment(
     def rebuild_three_times() -> None:
         try:
             for _ in range(3):
-                with runtime.database().session() as session:
-                    sync.rebuild(session)
+                sync.rebuild(runtime.database())
         finally:
             done.set()
 

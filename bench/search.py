@@ -118,13 +118,16 @@ def _percentiles(latencies: list[float]) -> str:
     return f"p50 {cuts[49] * 1000:.1f} ms, p95 {cuts[94] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms"
 
 
-def run(name: str, settings: Settings, env: dict[str, str], clients: int, seconds: float, count: int) -> None:
+def index(name: str, settings: Settings, count: int) -> None:
     runtime.configure(settings)
     reset_backends()
     started = time.perf_counter()
     today = clock.now_oslo().date()
     search_backend().rebuild([document_for(r, today) for r in generate(count, settings.base_url)])
     print(f"search[{name}]: indexed {count} datasets in {time.perf_counter() - started:.1f} s")
+
+
+def run(name: str, settings: Settings, env: dict[str, str], clients: int, seconds: float) -> None:
     with server(env, settings.port) as base:
         search_requests = [("/api/search", {**q, "page_size": "20"}) for q in QUERIES]
         load(base, search_requests, clients, 2)  # warm-up: caches, connections
@@ -159,18 +162,29 @@ def main() -> None:
         }
         settings = Settings(env="test", data_dir=Path(tmp), database_url=url, port=port)
         if args.backend in ("embedded", "both"):
-            run("embedded/sqlite", settings, env, args.clients, args.seconds, args.datasets)
+            index("embedded/sqlite", settings, args.datasets)
+            # Warm: the mix repeats, so answers come from the per-generation cache (as OpenSearch's
+            # request cache would serve them). Cold: no cache, every query searched afresh.
+            run("embedded/sqlite warm", settings, env, args.clients, args.seconds)
+            run(
+                "embedded/sqlite cold",
+                settings,
+                {**env, "HDAB_SEARCH_CACHE_SIZE": "0"},
+                args.clients,
+                args.seconds,
+            )
         if args.backend in ("opensearch", "both"):
             from osmem_server import OsmemServer
 
             with OsmemServer.start() as opensearch:
+                with_search = settings.model_copy(update={"search_url": opensearch.url})
+                index("opensearch (osmem-server)", with_search, args.datasets)
                 run(
-                    "opensearch",
-                    settings.model_copy(update={"search_url": opensearch.url}),
+                    "opensearch (osmem-server)",
+                    with_search,
                     {**env, "HDAB_SEARCH_URL": opensearch.url},
                     args.clients,
                     args.seconds,
-                    args.datasets,
                 )
 
 

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     )
     import_max_bytes: int = Field(20 * 1024 * 1024, ge=1, description="largest RDF upload accepted")
     import_max_triples: int = Field(500_000, ge=1, description="most triples one RDF upload may hold")
+    search_cache_size: int = Field(
+        1024, ge=0, description="embedded search: answers kept per index generation (0: none)"
+    )
     host: str = Field("127.0.0.1", description="address `hdab serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `hdab serve` listens on")
     dev_idp: bool | None = Field(

@@ -24,7 +24,7 @@ def backend() -> SearchBackend:
             else:
                 from hdab.catalog.search.embedded import EmbeddedBackend
 
-                _backends[key] = EmbeddedBackend(runtime.database())
+                _backends[key] = EmbeddedBackend(runtime.database(), settings.search_cache_size)
         return _backends[key]
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
@@ -35,11 +37,15 @@ PG_WEIGHTS = "'{0.2, 0.4, 0.8, 1.0}'"  # D, C, B, A
 class EmbeddedBackend:
     name = "embedded"
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, cache_size: int = 1024) -> None:
         self.database = database
         self._lock = threading.Lock()
         self._corpus: Corpus | None = None
         self._generation: int | None = None
+        # Answers for this index generation, like OpenSearch's request cache: any index change
+        # starts a new generation and so empties it.
+        self._cache_size = cache_size
+        self._cache: OrderedDict[tuple[object, ...], SearchResult] = OrderedDict()
 
     # --- writing ------------------------------------------------------------------------------------
 
@@ -100,6 +106,7 @@ class EmbeddedBackend:
         generation = session.scalar(select(SearchGeneration.generation).where(SearchGeneration.id == 1)) or 0
         with self._lock:
             if self._corpus is None or generation != self._generation:
+                self._cache.clear()
                 rows = session.execute(
                     select(
                         SearchDocumentRow.document,
@@ -148,6 +155,21 @@ class EmbeddedBackend:
         started = time.perf_counter()
         with self.database.session() as session:
             corpus = self.corpus(session)
+            key = (
+                self._generation,
+                query.q.strip(),
+                tuple(sorted(query.filters.items())),
+                query.page,
+                query.page_size,
+                query.sort,
+                query.lang,
+            )
+            with self._lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+            if cached is not None:
+                return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
             terms = query_terms(query.q, corpus.vocabulary)
             scores = self._match(session, terms) if terms else dict.fromkeys(corpus.all_ids, 0.0)
         matched = set(scores) & corpus.all_ids
@@ -156,12 +178,19 @@ class EmbeddedBackend:
             (query.page - 1) * query.page_size :
         ]
         items: list[Hit] = [hit_for(corpus.documents[i], terms, query.lang, scores.get(i, 0.0)) for i in page]
-        return SearchResult(
+        result = SearchResult(
             total=len(selected),
             items=items,
             facets=corpus.facets(matched, query.filters, query.lang),
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+        if self._cache_size:
+            with self._lock:
+                if key[0] == self._generation:
+                    self._cache[key] = result
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+        return result
 
 
 def _order(

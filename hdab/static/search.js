@@ -9,6 +9,22 @@
   var timer = null;
   var latest = 0;
 
+  // Facet selections live in the URL; mirror them in the form's hidden fields so typing keeps them.
+  function syncForm(url) {
+    var params = new URL(url, location.href).searchParams;
+    Array.prototype.slice.call(form.querySelectorAll("input[type=hidden]")).forEach(function (field) {
+      if (field.name !== "lang") { field.remove(); }
+    });
+    params.forEach(function (value, name) {
+      if (name === "q" || name === "lang" || name === "page" || name === "partial") { return; }
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = name;
+      field.value = value;
+      form.appendChild(field);
+    });
+  }
+
   function load(url, push) {
     var ticket = ++latest;
     var partial = url + (url.indexOf("?") >= 0 ? "&" : "?") + "partial=1";
@@ -17,6 +33,7 @@
       .then(function (html) {
         if (html === null || ticket !== latest) { return; }  // a newer search has started
         results.innerHTML = html;
+        syncForm(url);
         if (push) { history.pushState(null, "", url); } else { history.replaceState(null, "", url); }
       })
       .catch(function () { /* keep the current results; the form still works */ });

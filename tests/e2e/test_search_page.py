@@ -1,0 +1,120 @@
+"""The search page in a real browser (Debian's Chromium driven by Playwright): search as you type,
+facets in place, the state in the URL, and the plain form without JavaScript."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import backends
+from tests.support.cli import clean_env
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    env = clean_env(
+        HDAB_DATA_DIR=str(tmp / "var"), HDAB_PORT=str(port), HDAB_REFERENCE_DIR=str(backends.REFERENCE_DIR)
+    )
+    log = (tmp / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hdab.core.cli", "run"], env=env, cwd=tmp, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(Path(tmp / "server.log").read_text(errors="replace"))
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not start")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        backends.missing("Chromium for browser tests (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        backends.missing("Playwright for Python")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def test_search_as_you_type_keeps_the_state_in_the_url(site: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{site}/datasets?lang=nb")
+    assert page.locator("#total").inner_text() == "8"
+    page.evaluate("window.__sameDocument = true")
+    page.locator("#q").press_sequentially("rusbehandling", delay=30)
+    page.wait_for_function("new URLSearchParams(location.search).get('q') === 'rusbehandling'")
+    page.wait_for_function("document.getElementById('total').textContent.trim() !== '8'")
+    assert page.locator('a[href="/datasets/npr-tsb"]').count() == 1
+    assert page.locator("mark").count() >= 1
+    # Facets narrow in place (no reload) and land in the URL, so the search can be shared.
+    page.locator('a[data-facet="coding_system"]', has_text="ICD-10").first.click()
+    page.wait_for_function("location.search.includes('coding_system=ICD-10')")
+    assert page.evaluate("window.__sameDocument") is True
+    # Typing again keeps the facet the user chose.
+    page.locator("#q").fill("")
+    page.locator("#q").press_sequentially("rusbehandlng", delay=30)
+    page.wait_for_function("new URLSearchParams(location.search).get('q') === 'rusbehandlng'")
+    assert "coding_system=ICD-10" in page.url
+    assert page.locator('a[href="/datasets/npr-tsb"]').count() == 1
+    shared = page.url
+    other = browser.new_page()  # type: ignore[attr-defined]
+    other.goto(shared)
+    assert other.locator('a[href="/datasets/npr-tsb"]').count() == 1
+    assert other.locator("#q").input_value() == "rusbehandlng"
+
+
+def test_the_plain_form_works_without_javascript(site: str, browser: object) -> None:
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{site}/datasets?lang=nb")
+    page.locator("#q").fill("hjemmet")
+    page.locator("#search button[type=submit]").click()
+    page.wait_for_url("**/datasets?q=hjemmet*")
+    assert page.locator('a[href="/datasets/kpr-helse-og-omsorg"]').count() == 1
+    context.close()

@@ -38,8 +38,7 @@ def search_settings(request: pytest.FixtureRequest, settings: Settings, backend:
     if request.param == "database":
         yield settings
         return
-    if backend != "sqlite":
-        pytest.skip("OpenSearch runs once, beside SQLite")
+    assert backend == "sqlite"  # the PostgreSQL combination is deselected below
     server = request.getfixturevalue("osmem")
     with server.clone() as clone:  # type: ignore[attr-defined]
         with_search = settings.model_copy(update={"search_url": clone.url})
@@ -57,3 +56,18 @@ def search_client(search_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(search_settings), raise_server_exceptions=False) as client:
         yield client
     search_package.reset()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """OpenSearch runs beside SQLite only: drop the PostgreSQL x OpenSearch combination up front."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec else {}
+        if params.get("search_settings") == "opensearch" and params.get("backend") == "postgresql":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -46,6 +46,7 @@ class EmbeddedBackend:
         # starts a new generation and so empties it.
         self._cache_size = cache_size
         self._cache: OrderedDict[tuple[object, ...], SearchResult] = OrderedDict()
+        self._rowids: dict[int, str] = {}
 
     # --- writing ------------------------------------------------------------------------------------
 
@@ -119,6 +120,12 @@ class EmbeddedBackend:
                 ).all()
                 terms = {term for row in rows for column in row[1:] for term in column.split()}
                 self._corpus = Corpus((SearchDocument.from_json(row[0]) for row in rows), terms)
+                if self.database.dialect == "sqlite":
+                    # Matching returns FTS5 rowids: reading the identifier column of thousands of
+                    # matches costs five times more than the match itself.
+                    self._rowids = dict(
+                        session.execute(text("SELECT rowid, identifier FROM search_fts")).all()
+                    )
                 self._generation = generation
             return self._corpus
 
@@ -137,10 +144,11 @@ class EmbeddedBackend:
                 weights = ", ".join(str(BOOSTS[name]) for name in FIELDS)
                 # Only our own numbers are formatted in; the query travels as a parameter.
                 cursor.execute(
-                    f"SELECT identifier, bm25(search_fts, 0, {weights}) FROM search_fts WHERE search_fts MATCH ?",  # noqa: S608, E501
+                    f"SELECT rowid, bm25(search_fts, 0, {weights}) FROM search_fts WHERE search_fts MATCH ?",  # noqa: S608
                     (expression,),
                 )
-                return {identifier: -float(rank) for identifier, rank in cursor.fetchall()}
+                rowids = self._rowids
+                return {rowids[r]: -float(rank) for r, rank in cursor.fetchall() if r in rowids}
             query = " & ".join("(" + " | ".join(sorted(t.forms)) + ")" for t in terms)
             cursor.execute(
                 f"SELECT identifier, ts_rank({PG_WEIGHTS}, {PG_TSVECTOR}, q)"  # noqa: S608

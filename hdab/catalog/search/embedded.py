@@ -179,15 +179,17 @@ class EmbeddedBackend:
             if cached is not None:
                 return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
             terms = query_terms(query.q, corpus.vocabulary)
-            scores = self._match(session, terms) if terms else dict.fromkeys(corpus.all_ids, 0.0)
-        matched = set(scores) & corpus.all_ids
+            scores = self._match(session, terms) if terms else {}
+        matched = corpus.bitmap(scores) if terms else corpus.everything
         selected = corpus.apply_filters(matched, query.filters)
-        page = _order(selected, scores, corpus, query, query.page * query.page_size)[
+        identifiers = corpus.identifiers
+        chosen = [identifiers[n] for n in selected]
+        page = _order(chosen, scores, corpus, query, query.page * query.page_size)[
             (query.page - 1) * query.page_size :
         ]
         items: list[Hit] = [hit_for(corpus.documents[i], terms, query.lang, scores.get(i, 0.0)) for i in page]
         result = SearchResult(
-            total=len(selected),
+            total=len(chosen),
             items=items,
             facets=corpus.facets(matched, query.filters, query.lang),
             took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -202,7 +204,7 @@ class EmbeddedBackend:
 
 
 def _order(
-    ids: set[str], scores: dict[str, float], corpus: Corpus, query: SearchQuery, first: int
+    ids: list[str], scores: dict[str, float], corpus: Corpus, query: SearchQuery, first: int
 ) -> list[str]:
     """The first ``first`` identifiers in the query's order (only a page is ever shown)."""
     if query.sort == "title":
@@ -210,5 +212,5 @@ def _order(
             first, ids, key=lambda i: (corpus.documents[i].title.get(query.lang, "").lower(), i)
         )
     if query.sort == "identifier" or not query.q.strip():
-        return heapq.nsmallest(first, ids)
+        return ids[:first]  # bitmaps iterate in document number order, which is identifier order
     return heapq.nsmallest(first, ids, key=lambda i: (-scores.get(i, 0.0), i))

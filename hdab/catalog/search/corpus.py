@@ -21,7 +21,6 @@ class Corpus:
         self.documents = {d.identifier: d for d in documents}
         self.identifiers = sorted(self.documents)
         self.number = {identifier: n for n, identifier in enumerate(self.identifiers)}
-        self.all_ids = frozenset(self.documents)
         self.everything = BitMap(range(len(self.identifiers)))
         self.by_value: dict[str, dict[str, BitMap]] = {f: {} for f in FACETS}
         for doc in self.documents.values():

@@ -14,18 +14,9 @@ from hdab.catalog.rdf.namespaces import DCAT, HYDRA
 from hdab.catalog.rdf.shacl import shapes_bundle
 from hdab.core import clock
 from hdab.core.settings import Settings
+from tests.catalog.seed_identifiers import SEED
 from tests.support import backends
 
-SEED = {
-    "npr-somatikk",
-    "npr-phv",
-    "npr-phbu",
-    "npr-tsb",
-    "npr-avtalespesialister",
-    "npr-rehabilitering",
-    "kpr-kuhr",
-    "kpr-helse-og-omsorg",
-}
 FORMATS = {
     "ttl": ("text/turtle", "turtle"),
     "jsonld": ("application/ld+json", "json-ld"),

@@ -5,16 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-SEED = {
-    "npr-somatikk",
-    "npr-phv",
-    "npr-phbu",
-    "npr-tsb",
-    "npr-avtalespesialister",
-    "npr-rehabilitering",
-    "kpr-kuhr",
-    "kpr-helse-og-omsorg",
-}
+from tests.catalog.seed_identifiers import SEED
+
 NPR_WITH_MAIN_CONDITION = {
     "npr-somatikk",
     "npr-phv",

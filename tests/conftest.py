@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import text
 
 from hdab.core import clock, domains, migrate, runtime
-from hdab.core.celery_app import configure_celery
 from hdab.core.db import Base, Database
 from hdab.core.settings import Settings
 from tests.support import backends
@@ -108,7 +107,6 @@ def settings(tmp_path: Path, database_url: str) -> Iterator[Settings]:
     """Test settings on the parametrised database, tasks in-process; installed for the process."""
     current = backends.make_settings(tmp_path / "data", database_url)
     runtime.configure(current)
-    configure_celery(current)
     yield current
     if not current.uses_sqlite:
         _truncate_postgres(runtime.database())
@@ -127,6 +125,5 @@ def sqlite_settings(tmp_path: Path, sqlite_template: Path) -> Iterator[Settings]
     shutil.copy(sqlite_template, target)
     current = backends.make_settings(tmp_path / "data", f"sqlite:///{target}")
     runtime.configure(current)
-    configure_celery(current)
     yield current
     runtime.database().dispose()

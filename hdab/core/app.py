@@ -23,7 +23,7 @@ from hdab.core.auth import (
     current_principal,
     optional_principal,
 )
-from hdab.core.celery_app import configure_celery, is_eager
+from hdab.core.celery_app import is_eager
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.errors import FieldError, InvalidInput, install_handlers
 from hdab.core.identifiers import InvalidIdentifier
@@ -102,12 +102,10 @@ def _dev_router(idp: DevIdentityProvider, secure_cookie: bool) -> APIRouter:
 
 def create_app(settings: Settings | None = None, *, run_scheduler: bool = False) -> FastAPI:
     """Build the web app for ``settings`` (default: the environment's). Refuses unsafe production settings."""
-    if settings is not None:
-        runtime.configure(settings)
+    runtime.configure(settings if settings is not None else runtime.settings())  # also configures Celery
     settings = runtime.settings()
     settings.ensure_startable()
     configure_logging(settings)
-    configure_celery(settings)
 
     scheduler = InProcessScheduler() if run_scheduler and is_eager() else None
 

@@ -32,12 +32,8 @@ def cli(ctx: click.Context) -> None:
         settings.ensure_startable()
     except ConfigurationError as exc:
         _fail(str(exc), EXIT_CONFIG)
+    # Also points Celery at these settings: commands enqueue work as the server does.
     runtime.configure(settings)
-    if ctx.invoked_subcommand not in ("worker", "beat"):
-        from hdab.core.celery_app import configure_celery
-
-        # Commands that change data enqueue work like the server does: to the broker, or in-process.
-        configure_celery(settings)
     ctx.obj = settings
 
 
@@ -137,14 +133,13 @@ def db_revision(settings: Settings, message: str) -> None:
 
 
 def _celery_main(settings: Settings, argv: list[str]) -> None:
-    from hdab.core.celery_app import configure_celery
+    from hdab.core.celery_app import celery_app
     from hdab.core.logs import configure_logging
 
     if not settings.broker_url:
         _fail("HDAB_BROKER_URL is not set: without a broker, tasks run inside the server", 2)
     configure_logging(settings)
-    app = configure_celery(settings)
-    app.start(argv=argv)
+    celery_app.start(argv=argv)  # configured for these settings by runtime.configure()
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -78,7 +78,6 @@ def worker_settings(
         clock_file=tmp_path / "clock.json",
     )
     runtime.configure(settings)
-    configure_celery(settings)
     yield settings
     if not settings.uses_sqlite:
         from tests.conftest import _truncate_postgres

@@ -2,56 +2,19 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.cli import clean_env, run_hdab
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.cli import clean_env, hdab_run, run_hdab
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    env = clean_env(HDAB_DATA_DIR=str(tmp_path / "var"), HDAB_PORT=str(port), HDAB_HOST="127.0.0.1")
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hdab.core.cli", "run"],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            if process.poll() is not None:
-                raise AssertionError((tmp_path / "server.log").read_text(errors="replace"))
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("server did not answer /healthz within 60 s")
-            time.sleep(0.2)
+    with hdab_run(tmp_path, timeout=60) as (base, env):
         yield base, env
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
 
 
 def test_token_from_the_cli_is_accepted_by_the_running_server(

@@ -4,18 +4,13 @@ facets in place, the state in the URL, and the plain form without JavaScript."""
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support import backends
-from tests.support.cli import clean_env
+from tests.support.cli import hdab_run
 
 pytestmark = pytest.mark.browser
 
@@ -30,42 +25,11 @@ FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
-    env = clean_env(
-        HDAB_DATA_DIR=str(tmp / "var"), HDAB_PORT=str(port), HDAB_REFERENCE_DIR=str(backends.REFERENCE_DIR)
-    )
-    log = (tmp / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hdab.core.cli", "run"], env=env, cwd=tmp, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(Path(tmp / "server.log").read_text(errors="replace"))
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("server did not start")
-            time.sleep(0.3)
+    workdir = tmp_path_factory.mktemp("e2e")
+    with hdab_run(workdir, HDAB_REFERENCE_DIR=str(backends.REFERENCE_DIR)) as (base, _env):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture(scope="module")

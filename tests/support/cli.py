@@ -44,7 +44,7 @@ def free_port() -> int:
 
 @contextmanager
 def hdab_run(workdir: Path, timeout: float = 90, **settings: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """`hdab run` (what `make run` runs) on a free port; yields base URL and environment once /healthz answers."""
+    """Start `hdab run` (as `make run` does) on a free port; yield base URL and environment once it is up."""
     port = free_port()
     env = clean_env(
         HDAB_DATA_DIR=str(workdir / "var"), HDAB_HOST="127.0.0.1", HDAB_PORT=str(port), **settings

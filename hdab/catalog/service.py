@@ -284,9 +284,25 @@ def quality(session: Session, settings: Settings, identifier: str) -> dict[str, 
         return score(current_record(row), url_ok, dcat_ap_compliant=compliant)
 
     row = _find(session, identifier)
-    report = report_for(row)
-    all_points = [report_for(r).points for r in session.scalars(repository.published())]
-    result = report_json(report)
-    result["catalogue_average"] = round(sum(all_points) / len(all_points), 1) if all_points else None
+    result = report_json(report_for(row))
+    # The average scores every published dataset: done again only when a dataset or a URL check
+    # changed, not on every dataset page view.
+    stamp = (
+        settings.database_url,
+        str(root),
+        session.scalar(repository.count_published()),
+        session.scalar(repository.last_change()),
+        tuple(sorted(url_ok.items())),
+    )
+    average = _averages.get(stamp)
+    if average is None:
+        points = [report_for(r).points for r in session.scalars(repository.published())]
+        average = round(sum(points) / len(points), 1) if points else None
+        _averages.clear()
+        _averages[stamp] = average
+    result["catalogue_average"] = average
     result["urls_checked"] = bool(url_ok)
     return result
+
+
+_averages: dict[tuple[object, ...], float | None] = {}

@@ -110,7 +110,6 @@ def document_for(record: DatasetRecord, today: date) -> SearchDocument:
         "publisher": {
             facets["publisher"][0]: {lang: record.publisher.name.get(lang) for lang in ("en", "nb")}
         },
-        "keyword": {k.value: {"lang": k.lang} for k in record.keywords},
     }
     return SearchDocument(
         identifier=record.identifier,

@@ -79,9 +79,13 @@ def _dev_router(idp: DevIdentityProvider, secure_cookie: bool) -> APIRouter:
         roles: Annotated[list[Role], Form()],
         organisation: Annotated[str, Form()] = "",
         pid: Annotated[str, Form()] = "",
+        email: Annotated[str, Form(max_length=320)] = "",
+        name: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
         try:
-            token = idp.issue(subject, roles, organisation or None, pid or None)
+            token = idp.issue(
+                subject, roles, organisation or None, pid or None, name=name or None, email=email or None
+            )
         except InvalidIdentifier as exc:
             field = "organisation" if organisation and "organisation" in str(exc) else "pid"
             raise InvalidInput("cannot sign in", [FieldError(field, str(exc))]) from None

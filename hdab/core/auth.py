@@ -56,6 +56,7 @@ class Principal:
     organisation: str | None = None
     national_id: str | None = field(default=None, repr=False)
     name: str | None = None
+    email: str | None = None
 
     def has_role(self, *roles: Role) -> bool:
         return any(role in self.roles for role in roles)
@@ -95,7 +96,16 @@ def principal_from_claims(claims: dict[str, Any], *, allow_synthetic_ids: bool) 
         organisation=str(organisation) if organisation is not None else None,
         national_id=str(national_id) if national_id is not None else None,
         name=claims.get("name") if isinstance(claims.get("name"), str) else None,
+        email=_email(claims),
     )
+
+
+def _email(claims: dict[str, Any]) -> str | None:
+    """The ``email`` claim, lower-cased; only when the provider says it is verified, or does not say."""
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email or claims.get("email_verified") is False:
+        return None
+    return email.strip().lower()
 
 
 @dataclass(frozen=True)

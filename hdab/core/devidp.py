@@ -8,7 +8,6 @@ audience, expiry, signature); production never trusts it (settings refuse to sta
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from joserfc.jwk import ECKey, KeySet
 
 from hdab.core import clock
 from hdab.core.auth import AUDIENCE, Principal, Role, TrustedIssuer, principal_from_claims
+from hdab.core.files import create_once
 from hdab.core.identifiers import person_number_kind, validate_organisation_number
 from hdab.core.settings import Settings
 
@@ -52,6 +52,7 @@ class DevIdentityProvider:
         national_id: str | None = None,
         lifetime: timedelta = DEFAULT_LIFETIME,
         name: str | None = None,
+        email: str | None = None,
     ) -> str:
         if not subject:
             raise ValueError("a subject is required")
@@ -76,6 +77,9 @@ class DevIdentityProvider:
             claims["pid"] = national_id
         if name:
             claims["name"] = name
+        if email:
+            claims["email"] = email
+            claims["email_verified"] = True
         key = self._signing_key()
         return jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key, algorithms=["ES256"])
 
@@ -89,17 +93,5 @@ class DevIdentityProvider:
 def _load_or_create_key(path: Path) -> ECKey:
     if path.exists():
         return ECKey.import_key(json.loads(path.read_text(encoding="utf-8")))
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = ECKey.generate_key("P-256", private=True, auto_kid=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(key.as_dict(private=True), handle)
-    try:
-        # link() fails if another process created the key first; then theirs is the key.
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return ECKey.import_key(json.loads(path.read_text(encoding="utf-8")))
+    return ECKey.import_key(json.loads(create_once(path, json.dumps(key.as_dict(private=True)))))

@@ -82,6 +82,17 @@ class Settings(BaseSettings):
         description="tests only: a shared clock file read by every process (ignored in production)",
     )
     log_level: str = Field("INFO", description="Python logging level")
+    permit_signing_key_file: Path | None = Field(
+        None,
+        description="JWK set (JSON) whose first key signs permits and the rest stay published for"
+        " verification; default {HDAB_DATA_DIR}/permit-signing/keys.json, created on first use",
+    )
+    smtp_url: str = Field(
+        "",
+        description="where notification mail goes, smtp://[user:password@]host:port (smtps:// for TLS);"
+        " empty: notifications are shown in the app only",
+    )
+    mail_from: str = Field("hdab@localhost", description="the From address of notification mail")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -89,6 +100,10 @@ class Settings(BaseSettings):
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir}/hdab.db")
         if self.shapes_dir is None:
             object.__setattr__(self, "shapes_dir", self.data_dir / "shapes")
+        if self.permit_signing_key_file is None:
+            object.__setattr__(
+                self, "permit_signing_key_file", self.data_dir / "permit-signing" / "keys.json"
+            )
         base_url = self.base_url or f"http://{self.host}:{self.port}"
         object.__setattr__(self, "base_url", base_url.rstrip("/"))
         return self

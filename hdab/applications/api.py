@@ -1,0 +1,65 @@
+"""What other domains may ask of applications: permit versions and statistics requests as frozen data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hdab.applications import handlers, service
+from hdab.applications.domain import CaseType, DataSpecification, Decision
+from hdab.applications.models import Application
+from hdab.applications.state import PermitVersion
+from hdab.core.errors import NotFound
+
+__all__ = ["PermitVersion", "StatisticsRequest", "mark_answered", "permit_version", "statistics_request"]
+
+
+@dataclass(frozen=True)
+class StatisticsRequest:
+    application_id: str
+    purpose: str
+    specification: DataSpecification
+    approved_at: datetime
+    applicant_organisation: str | None
+
+
+def _case_of_permit(session: Session, permit_id: str) -> service.Loaded:
+    case_id = session.scalars(select(Application.id).where(Application.permit_id == permit_id)).one_or_none()
+    if case_id is None:
+        raise NotFound(f"no permit {permit_id}")
+    return service.load(session, case_id)
+
+
+def permit_version(session: Session, permit_id: str, version: int | None = None) -> PermitVersion:
+    """One version of a permit (the current one when ``version`` is None), from the case's event log."""
+    versions = _case_of_permit(session, permit_id).state.permit_versions
+    if version is None:
+        return versions[-1]
+    if not 1 <= version <= len(versions):
+        raise NotFound(f"permit {permit_id} has no version {version}")
+    return versions[version - 1]
+
+
+def statistics_request(session: Session, application_id: str) -> StatisticsRequest:
+    state = service.load(session, application_id).state
+    if (
+        state.kind is not CaseType.STATISTICS
+        or state.decision is not Decision.POSITIVE
+        or state.decided_at is None
+    ):
+        raise NotFound(f"no approved statistics request {application_id}")
+    return StatisticsRequest(
+        application_id=state.id,
+        purpose=state.form.purpose.value if state.form.purpose else "",
+        specification=state.specification,
+        approved_at=state.decided_at,
+        applicant_organisation=state.form.applicant.organisation,
+    )
+
+
+def mark_answered(session: Session, application_id: str) -> None:
+    """The extract service delivered the statistics tables of an approved request."""
+    service.execute(session, None, application_id, "mark-answered", handlers.Empty())

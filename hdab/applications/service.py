@@ -1,0 +1,309 @@
+"""Use cases of the applications domain: create a case, run a command, read what the caller may see.
+
+A command runs as: lock the case -> load its events -> fold -> check the permission table and run
+the pure handler -> append the events -> rebuild the read model -> side effects in the same
+transaction (permit versions signed, outbox messages, notifications, audit). The caller's edge
+commits; nothing here commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pydantic import ValidationError
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from hdab.applications import flows, handlers, repository
+from hdab.applications.domain import ApplicationForm, CaseType, Status
+from hdab.applications.handlers import Actor, CaseRole, Command, Context, NotPermitted, Rejected
+from hdab.applications.models import Application, ApplicationEvent, ApplicationMember
+from hdab.applications.state import CaseState, Event, apply, case_deadlines, fold, next_due
+from hdab.catalog import api as catalog
+from hdab.core import audit, clock, runtime
+from hdab.core.auth import Principal, Role
+from hdab.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ProblemError
+
+SYSTEM = Actor(audit.SYSTEM_ACTOR, frozenset({CaseRole.SYSTEM}))
+_STAFF = {
+    Role.CASEWORKER: CaseRole.CASEWORKER,
+    Role.DECISION_MAKER: CaseRole.DECISION_MAKER,
+    Role.ADMIN: CaseRole.ADMIN,
+}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    row: Application
+    state: CaseState
+
+
+def validation_errors(exc: ValidationError, where: str = "") -> list[FieldError]:
+    return [
+        FieldError(".".join(p for p in [where, *(str(x) for x in e["loc"])] if p), e["msg"])
+        for e in exc.errors()[:50]
+    ]
+
+
+def _events(session: Session, case_id: str) -> list[Event]:
+    rows = session.scalars(repository.events(case_id))
+    return [Event(r.type, r.actor, r.at, r.data) for r in rows]
+
+
+def load(session: Session, case_id: str, *, lock: bool = False) -> Loaded:
+    """The case and its folded state; ``lock`` serialises commands on it until the transaction ends."""
+    if lock:
+        _lock(session, case_id)
+    row = session.get(Application, case_id)
+    if row is None:
+        raise NotFound(f"no application {case_id}")
+    return Loaded(row, fold(row.id, CaseType(row.kind), row.owner, _events(session, row.id)))
+
+
+def _lock(session: Session, case_id: str) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has one writer at a time; writing first makes this transaction that writer, so
+        # what it reads next is current (the busy timeout queues a concurrent command behind it).
+        session.execute(
+            update(Application).where(Application.id == case_id).values(version=Application.version),
+            execution_options={"synchronize_session": False},
+        )
+    else:
+        session.execute(select(Application.id).where(Application.id == case_id).with_for_update())
+
+
+def case_roles(session: Session, principal: Principal, row: Application) -> frozenset[CaseRole]:
+    roles = {role for hdab_role, role in _STAFF.items() if principal.has_role(hdab_role)}
+    if principal.has_role(Role.APPLICANT) and (
+        row.owner == principal.actor or repository.is_member(session, row.id, principal.actor)
+    ):
+        roles.add(CaseRole.APPLICANT)
+    return frozenset(roles)
+
+
+def visible(session: Session, principal: Principal, case_id: str) -> Loaded:
+    """The case if the caller may see it; otherwise 404, as if it did not exist."""
+    loaded = load(session, case_id)
+    if not repository.may_see(session, principal, loaded.row):
+        raise NotFound(f"no application {case_id}")
+    return loaded
+
+
+def _context(session: Session) -> Context:
+    return Context(variables=catalog.variable_lookup(session), new_permit_id=new_permit_id)
+
+
+def new_permit_id() -> str:
+    """A persistent permit identifier: readable, unique, never reused."""
+    return f"NO-HDAB-{clock.now_oslo().year}-{uuid.uuid4().hex[:10].upper()}"
+
+
+def create(session: Session, principal: Principal, kind: CaseType, form: ApplicationForm) -> Loaded:
+    if not principal.has_role(Role.APPLICANT):
+        raise Forbidden("only applicants create applications")
+    now = clock.now()
+    row = Application(
+        id=str(uuid.uuid4()),
+        kind=kind.value,
+        owner=principal.actor,
+        owner_email=principal.email,
+        status=Status.DRAFT.value,
+        version=0,
+        datasets=[],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    event = Event("created", principal.actor, now, {"kind": kind.value, "form": _form_json(form)})
+    state = fold(row.id, kind, row.owner, [])
+    _append(session, row, state, [event])
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="application.created",
+        object_type="application",
+        object_id=row.id,
+    )
+    return Loaded(row, state)
+
+
+def _form_json(form: ApplicationForm) -> dict[str, Any]:
+    return form.model_dump(mode="json", exclude_none=True)
+
+
+def update_draft(session: Session, principal: Principal, case_id: str, changes: Mapping[str, Any]) -> Loaded:
+    """Merge ``changes`` (top-level form fields) into the draft and store it as a ``draft_updated`` event."""
+    loaded = visible(session, principal, case_id)
+    merged = {**_form_json(loaded.state.form), **changes}
+    try:
+        form = ApplicationForm.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput("the draft is not valid; see errors", validation_errors(exc)) from None
+    return execute(session, principal, case_id, "update-draft", form)
+
+
+def parse_payload(name: str, body: Mapping[str, Any] | None) -> Any:
+    model = handlers.PAYLOADS.get(name)
+    if model is None:
+        raise NotFound(f"there is no command {name!r}; commands: {', '.join(sorted(handlers.PAYLOADS))}")
+    try:
+        return model.model_validate(body or {})
+    except ValidationError as exc:
+        raise InvalidInput(f"the body of {name!r} is not valid; see errors", validation_errors(exc)) from None
+
+
+def execute(session: Session, principal: Principal | None, case_id: str, name: str, payload: Any) -> Loaded:
+    """Run one command on one case for ``principal`` (None: the scheduler)."""
+    loaded = load(session, case_id, lock=True)
+    if principal is None:
+        actor = SYSTEM
+    else:
+        if not repository.may_see(session, principal, loaded.row):
+            raise NotFound(f"no application {case_id}")
+        actor = Actor(principal.actor, case_roles(session, principal, loaded.row))
+    command = Command(name, actor, clock.now(), payload)
+    try:
+        new_events = handlers.decide(loaded.state, command, _context(session))
+    except NotPermitted as exc:
+        raise Forbidden(str(exc)) from None
+    except Rejected as exc:
+        raise ProblemError(exc.message, exc.status, _slug(exc.status), exc.errors) from None
+    before = loaded.state.row_status
+    _append(session, loaded.row, loaded.state, new_events)
+    flows.after_command(session, loaded.row, loaded.state, new_events, before)
+    audit.record(
+        session,
+        actor=actor.id,
+        action=f"application.{name}",
+        object_type="application",
+        object_id=case_id,
+        details={"events": [e.type for e in new_events], "status": loaded.state.row_status.value},
+    )
+    return loaded
+
+
+def _slug(status: int) -> str:
+    return {403: "forbidden", 404: "not-found", 409: "conflict", 422: "invalid-input"}.get(
+        status, "bad-request"
+    )
+
+
+def _append(session: Session, row: Application, state: CaseState, events: list[Event]) -> None:
+    """Append events after the state's version; a concurrent writer that got there first is a 409."""
+    expected = state.version
+    for event in events:
+        apply(state, event)
+        session.add(
+            ApplicationEvent(
+                application_id=row.id,
+                seq=state.version,
+                type=event.type,
+                actor=event.actor,
+                at=event.at,
+                data=dict(event.data),
+            )
+        )
+    result = session.execute(
+        update(Application)
+        .where(Application.id == row.id, Application.version == expected)
+        .values(version=state.version),
+        execution_options={"synchronize_session": False},
+    )
+    claimed = cast(CursorResult[Any], result).rowcount
+    if claimed != 1:
+        raise Conflict("another command changed this application at the same moment; reload and try again")
+    session.refresh(row)
+    _read_model(session, row, state)
+    session.flush()
+
+
+def _read_model(session: Session, row: Application, state: CaseState) -> None:
+    form = state.form
+    row.status = state.status.value
+    row.decision = state.decision.value if state.decision else None
+    row.permit_status = state.permit_status.value if state.permit_status else None
+    row.permit_id = state.permit_id
+    row.title = form.title
+    row.organisation = form.applicant.organisation
+    row.organisation_name = form.applicant.organisation_name
+    row.purpose = form.purpose.value if form.purpose else None
+    row.datasets = list(state.specification.dataset_identifiers())
+    row.updated_at = clock.now()
+    row.submitted_at = state.submitted_at
+    row.decided_at = state.decided_at
+    row.next_due = next_due(state)
+    completion = [d for d in case_deadlines(state) if d.name == "completion"]
+    row.completion_due = completion[0].due if completion else None
+    _sync_members(session, row, state)
+
+
+def _sync_members(session: Session, row: Application, state: CaseState) -> None:
+    """Keep one member row per named person; a person keeps their binding while they stay named."""
+    existing = {
+        m.email: m
+        for m in session.scalars(select(ApplicationMember).where(ApplicationMember.application_id == row.id))
+    }
+    named = {str(p.email).lower(): (i, p) for i, p in enumerate(state.form.persons)}
+    for email, gone in existing.items():
+        if email not in named:
+            session.delete(gone)
+    for email, (position, person) in named.items():
+        member = existing.get(email)
+        if member is None:
+            session.add(
+                ApplicationMember(application_id=row.id, position=position, email=email, name=person.name)
+            )
+        else:
+            member.position, member.name = position, person.name
+
+
+def bind_memberships(session: Session, principal: Principal) -> int:
+    """Bind the caller to every case naming their (verified) email and not yet bound to anyone."""
+    if principal.email is None:
+        return 0
+    members = session.scalars(
+        select(ApplicationMember).where(
+            ApplicationMember.email == principal.email, ApplicationMember.subject.is_(None)
+        )
+    ).all()
+    for member in members:
+        member.subject = principal.actor
+        member.bound_at = clock.now()
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="application.member_bound",
+            object_type="application",
+            object_id=member.application_id,
+            details={"position": member.position},
+        )
+    return len(members)
+
+
+def run_due_tasks() -> dict[str, int]:
+    """Close cases not completed in time and expire permits past their end date (scheduled)."""
+    database = runtime.database()
+    closed = expired = 0
+    with database.session() as session:
+        candidates = session.scalars(repository.completion_overdue(clock.now())).all()
+    for case_id in candidates:
+        with database.session() as session:
+            try:
+                execute(session, None, case_id, "close-incomplete", handlers.Empty())
+                closed += 1
+            except ProblemError:
+                session.rollback()
+    with database.session() as session:
+        permits = session.scalars(repository.permits_past_end(clock.now())).all()
+    for case_id in permits:
+        with database.session() as session:
+            try:
+                execute(session, None, case_id, "expire", handlers.Empty())
+                expired += 1
+            except ProblemError:
+                session.rollback()
+    return {"closed_incomplete": closed, "expired": expired}

@@ -21,7 +21,7 @@ from hdab.applications.domain import ApplicationForm, CaseType, Status
 from hdab.applications.models import Application, Notification, Permit, PermitVersionRow
 from hdab.applications.signing import MEDIA_TYPE
 from hdab.applications.state import case_deadlines
-from hdab.core import clock
+from hdab.core import clock, runtime
 from hdab.core.auth import Principal, Role, current_principal, require_roles
 from hdab.core.errors import NotFound
 from hdab.core.web import Paging, db_session, paging
@@ -35,11 +35,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def principal_with_bindings(
-    principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
-) -> Principal:
-    """The caller, bound first to every case that names their email (Art. 67(a) persons)."""
-    service.bind_memberships(session, principal)
+def principal_with_bindings(principal: Principal = Depends(current_principal)) -> Principal:
+    """The caller, bound first to every case that names their email (Art. 67(a) persons).
+
+    The binding commits on its own, so that the request's unit of work can start with the lock a
+    command needs (on SQLite a transaction that has read cannot safely become the writer).
+    """
+    if principal.email is not None:
+        with runtime.database().session() as session:
+            service.bind_memberships(session, principal)
     return principal
 
 
@@ -201,6 +205,7 @@ def _command_route(name: str, model: type[BaseModel], *, permit: bool) -> None:
         principal: Principal = kwargs["principal"]
         session: Session = kwargs["session"]
         body = kwargs["body"]
+        service.begin_command(session)
         payload = body if body is not None else service.parse_payload(name, None)
         case_id = _case_of_permit(session, principal, kwargs[id_name]) if permit else kwargs[id_name]
         return _view(session, principal, service.execute(session, principal, case_id, name, payload))

@@ -63,14 +63,23 @@ def load(session: Session, case_id: str, *, lock: bool = False) -> Loaded:
     return Loaded(row, fold(row.id, CaseType(row.kind), row.owner, _events(session, row.id)))
 
 
-def _lock(session: Session, case_id: str) -> None:
+def begin_command(session: Session) -> None:
+    """Make the session's transaction the database's one writer before it reads (SQLite only).
+
+    A SQLite transaction that has read and then writes fails at once if another wrote meanwhile;
+    one that writes first waits its turn (busy timeout) and then reads what is current. PostgreSQL
+    needs nothing here: :func:`load` locks the case's row.
+    """
     if session.get_bind().dialect.name == "sqlite":
-        # SQLite has one writer at a time; writing first makes this transaction that writer, so
-        # what it reads next is current (the busy timeout queues a concurrent command behind it).
         session.execute(
-            update(Application).where(Application.id == case_id).values(version=Application.version),
+            update(Application).where(Application.id.is_(None)).values(version=Application.version),
             execution_options={"synchronize_session": False},
         )
+
+
+def _lock(session: Session, case_id: str) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        begin_command(session)
     else:
         session.execute(select(Application.id).where(Application.id == case_id).with_for_update())
 
@@ -137,6 +146,7 @@ def _form_json(form: ApplicationForm) -> dict[str, Any]:
 
 def update_draft(session: Session, principal: Principal, case_id: str, changes: Mapping[str, Any]) -> Loaded:
     """Merge ``changes`` (top-level form fields) into the draft and store it as a ``draft_updated`` event."""
+    begin_command(session)
     loaded = visible(session, principal, case_id)
     merged = {**_form_json(loaded.state.form), **changes}
     try:

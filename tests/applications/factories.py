@@ -17,7 +17,11 @@ def access_form(**overrides: Any) -> dict[str, Any]:
     """A complete Art. 67 application for two variables of NPR somatic care, anonymised."""
     form: dict[str, Any] = {
         "title": "Hip fractures and waiting times",
-        "applicant": {"organisation": UIO, "organisation_name": "Universitetet i Oslo", "public_sector": True},
+        "applicant": {
+            "organisation": UIO,
+            "organisation_name": "Universitetet i Oslo",
+            "public_sector": True,
+        },
         "persons": [
             {"email": "pi@uio.no", "name": "Kari Nordmann"},
             {"email": "analyst@uio.no", "name": "Ola Nordmann"},
@@ -92,7 +96,9 @@ class People:
     def __init__(self, settings: Settings) -> None:
         self.idp = DevIdentityProvider(settings)
 
-    def headers(self, subject: str, *roles: Role, email: str | None = None, org: str | None = None) -> dict[str, str]:
+    def headers(
+        self, subject: str, *roles: Role, email: str | None = None, org: str | None = None
+    ) -> dict[str, str]:
         token = self.idp.issue(subject, list(roles), organisation=org, email=email)
         return {"Authorization": f"Bearer {token}"}
 

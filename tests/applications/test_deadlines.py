@@ -86,7 +86,9 @@ def test_thirty_working_days_skip_weekends_and_holidays_art58() -> None:
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)), st.integers(1, 60))
 def test_working_days_count_exactly_n_working_days(start: date, n: int) -> None:
     end = deadlines.working_days_after(at_noon_oslo(start), n)
-    counted = sum(deadlines.is_working_day(start + timedelta(days=i)) for i in range(1, (end - start).days + 1))
+    counted = sum(
+        deadlines.is_working_day(start + timedelta(days=i)) for i in range(1, (end - start).days + 1)
+    )
     assert counted == n and deadlines.is_working_day(end)
 
 

@@ -39,7 +39,9 @@ class Case:
     def state(self) -> CaseState:
         return fold("case-1", self.kind, OWNER.id, self.events)
 
-    def when(self, actor: Actor, name: str, body: dict[str, Any] | None = None, *, days: float = 1) -> list[Event]:
+    def when(
+        self, actor: Actor, name: str, body: dict[str, Any] | None = None, *, days: float = 1
+    ) -> list[Event]:
         self.at += timedelta(days=days)
         payload = handlers.PAYLOADS[name].model_validate(body or {})
         new = handlers.decide(self.state, Command(name, actor, self.at, payload), CONTEXT)
@@ -60,7 +62,10 @@ ASSESSED = [
     (OWNER, "accept-fee", None),
     (CASEWORKER, "record-assessment", {"criteria": ALL_MET, "risks": "none found"}),
 ]
-GRANTED = [*ASSESSED, (DECIDER, "approve", {"valid_until": "2029-12-31", "conditions": ["publish within 18 months"]})]
+GRANTED = [
+    *ASSESSED,
+    (DECIDER, "approve", {"valid_until": "2029-12-31", "conditions": ["publish within 18 months"]}),
+]
 
 
 def types(events: list[Event]) -> list[str]:
@@ -125,7 +130,9 @@ def test_unknown_dataset_and_variable_are_named() -> None:
 
 def test_statistics_requests_cannot_ask_for_pseudonymised_data_art69() -> None:
     form = statistics_form()
-    form["specification"]["datasets"] = [{"dataset": "npr-somatikk", "variables": ["kjonn"], "pseudonymised": True}]
+    form["specification"]["datasets"] = [
+        {"dataset": "npr-somatikk", "variables": ["kjonn"], "pseudonymised": True}
+    ]
     with pytest.raises(Rejected) as caught:
         Case(CaseType.STATISTICS, form).when(OWNER, "submit")
     assert any("69(1)" in e.message for e in caught.value.errors)
@@ -145,7 +152,9 @@ def test_information_request_and_answer_go_to_and_from_awaiting() -> None:
         "information_requested"
     ]
     assert case.state.status is Status.AWAITING_ADDITIONAL_INFORMATION
-    assert types(case.when(OWNER, "provide-information", {"message": "REK 2026/1"})) == ["information_provided"]
+    assert types(case.when(OWNER, "provide-information", {"message": "REK 2026/1"})) == [
+        "information_provided"
+    ]
     assert case.state.status is Status.PRE_SCREENING
 
 

@@ -1,0 +1,281 @@
+"""The applications API end to end on SQLite and PostgreSQL: a case from draft to signed permit."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from hdab.applications.models import Application
+from hdab.applications.signing import verify
+from hdab.core import runtime
+from hdab.core.models import OutboxMessage
+from tests.applications.factories import ALL_MET, People, access_form, statistics_form
+from tests.applications.walk import command, create, to_permit
+
+
+def test_create_answers_201_with_id_and_draft(client: TestClient, people: People) -> None:
+    response = client.post("/api/applications", json={"type": "access"}, headers=people.applicant)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "DRAFT" and len(body["id"]) == 36
+
+
+def test_patch_saves_draft_fields_and_validates_them(client: TestClient, people: People) -> None:
+    case_id = create(client, people.applicant, {"title": "first"})
+    response = client.patch(
+        f"/api/applications/{case_id}", json={"title": "second", "tools": "R"}, headers=people.applicant
+    )
+    assert response.status_code == 200
+    assert response.json()["form"]["title"] == "second" and response.json()["form"]["tools"] == "R"
+    bad = client.patch(f"/api/applications/{case_id}", json={"purpose": "z"}, headers=people.applicant)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "purpose"
+    assert (
+        client.get(f"/api/applications/{case_id}", headers=people.applicant).json()["form"]["title"]
+        == "second"
+    )
+
+
+def test_submitting_an_incomplete_draft_lists_what_to_fix(client: TestClient, people: People) -> None:
+    case_id = create(client, people.applicant, {"title": "half"})
+    response = client.post(f"/api/applications/{case_id}/submit", headers=people.applicant)
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"purpose", "persons", "art54_declaration"} <= fields
+
+
+def test_a_case_walks_from_draft_to_a_signed_permit(client: TestClient, people: People) -> None:
+    view = to_permit(client, people)
+    assert view["status"] == "DECISION_ISSUED" and view["decision"] == "POSITIVE"
+    assert view["permit_status"] == "GRANTED"
+    permit_id = view["permit_id"]
+    assert [e["type"] for e in view["events"]] == [
+        "created",
+        "submitted",
+        "pre_screening_started",
+        "information_requested",
+        "information_provided",
+        "processing_started",
+        "fee_estimated",
+        "fee_accepted",
+        "assessment_recorded",
+        "approved",
+    ]
+    assert {d["name"] for d in view["deadlines"]} >= {
+        "decision",
+        "publication",
+        "permit_expiry",
+        "data_deletion",
+    }
+
+    permit = client.get(f"/api/permits/{permit_id}", headers=people.applicant).json()
+    assert permit["version"] == 1 and permit["delete_data_by"] == "2030-06-30"
+    jws = client.get(f"/api/permits/{permit_id}/jws", headers=people.applicant)
+    assert jws.status_code == 200 and jws.headers["content-type"] == "application/jose"
+    keys = client.get("/.well-known/jwks.json").json()
+    payload = verify(jws.text, keys)
+    assert payload["permit_id"] == permit_id and payload["version"] == 1
+    assert payload == permit["current"]
+    assert payload["authorised_persons"][0]["email"] == "pi@uio.no"
+    assert payload["pseudonymised"] is False and payload["fee"] == {"amount": "15000.00", "currency": "NOK"}
+
+    with runtime.database().session() as session:
+        messages = session.scalars(select(OutboxMessage).where(OutboxMessage.task == "permit.issued")).all()
+        assert [m.payload for m in messages] == [{"permit_id": permit_id, "version": 1}]
+
+
+def test_a_tampered_permit_fails_verification(client: TestClient, people: People) -> None:
+    import pytest
+    from joserfc.errors import BadSignatureError
+
+    permit_id = to_permit(client, people)["permit_id"]
+    token = client.get(f"/api/permits/{permit_id}/jws", headers=people.applicant).text
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload[:-4]}AAAA.{signature}"
+    with pytest.raises((BadSignatureError, ValueError)):
+        verify(forged, client.get("/.well-known/jwks.json").json())
+
+
+def test_amend_extend_and_revoke_through_the_permit_api(client: TestClient, people: People) -> None:
+    permit_id = to_permit(client, people)["permit_id"]
+    spec = access_form()["specification"]
+    spec["datasets"].append({"dataset": "kpr-kuhr", "variables": ["hoveddiagnose", "kjonn"]})
+    response = client.post(
+        f"/api/permits/{permit_id}/amend",
+        json={"reason": "add GP data", "specification": spec},
+        headers=people.applicant,
+    )
+    assert response.status_code == 200 and response.json()["permit_status"] == "AMENDMENT_REQUESTED"
+    assert (
+        client.post(f"/api/permits/{permit_id}/approve-amendment", headers=people.decision_maker).status_code
+        == 200
+    )
+    permit = client.get(f"/api/permits/{permit_id}", headers=people.caseworker).json()
+    assert permit["version"] == 2 and permit["status"] == "AMENDED"
+    v1 = client.get(f"/api/permits/{permit_id}/jws?version=1", headers=people.applicant)
+    assert verify(v1.text, client.get("/.well-known/jwks.json").json())["version"] == 1
+    extend = client.post(
+        f"/api/permits/{permit_id}/extend",
+        json={"valid_until": "2033-12-31", "reason": "cohort follow-up"},
+        headers=people.applicant,
+    )
+    assert extend.status_code == 200
+    client.post(f"/api/permits/{permit_id}/approve-extension", headers=people.decision_maker)
+    assert (
+        client.get(f"/api/permits/{permit_id}", headers=people.applicant).json()["valid_until"]
+        == "2033-12-31"
+    )
+    revoke = client.post(
+        f"/api/permits/{permit_id}/revoke",
+        json={"reasons": "breach (Art. 63)"},
+        headers=people.decision_maker,
+    )
+    assert revoke.status_code == 200 and revoke.json()["permit_status"] == "REVOKED"
+    with runtime.database().session() as session:
+        versions = session.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.task == "permit.issued")
+        ).all()
+    assert sorted(v["version"] for v in versions) == [1, 2, 3]
+
+
+def test_409_when_not_allowed_now_and_403_when_never_allowed(client: TestClient, people: People) -> None:
+    case_id = create(client, people.applicant)
+    early = client.post(f"/api/applications/{case_id}/start-processing", headers=people.caseworker)
+    assert early.status_code == 404  # staff do not see drafts
+    command(client, people.applicant, case_id, "submit")
+    early = client.post(f"/api/applications/{case_id}/start-processing", headers=people.caseworker)
+    assert early.status_code == 409 and "SUBMITTED" in early.json()["detail"]
+    never = client.post(
+        f"/api/applications/{case_id}/approve", json={"valid_until": "2029-01-01"}, headers=people.caseworker
+    )
+    assert never.status_code == 403 and "decision_maker" in never.json()["detail"]
+    assert client.post(
+        f"/api/applications/{case_id}/no-such-command", headers=people.applicant
+    ).status_code in (404, 405)
+
+
+def test_the_body_cannot_choose_actor_or_time(client: TestClient, people: People) -> None:
+    case_id = create(client, people.applicant)
+    response = client.post(
+        f"/api/applications/{case_id}/submit",
+        json={"actor": "someone-else", "at": "2020-01-01"},
+        headers=people.applicant,
+    )
+    assert response.status_code == 422
+
+
+def test_one_applicant_cannot_see_or_change_anothers_case(client: TestClient, people: People) -> None:
+    case_id = create(client, people.applicant)
+    assert client.get(f"/api/applications/{case_id}", headers=people.stranger).status_code == 404
+    assert client.post(f"/api/applications/{case_id}/submit", headers=people.stranger).status_code == 404
+    assert (
+        client.patch(f"/api/applications/{case_id}", json={"title": "x"}, headers=people.stranger).status_code
+        == 404
+    )
+    listed = client.get("/api/applications", headers=people.stranger).json()
+    assert listed["total"] == 0
+
+
+def test_a_named_person_is_bound_at_first_sign_in_and_then_sees_the_case(
+    client: TestClient, people: People
+) -> None:
+    case_id = create(client, people.applicant)
+    command(client, people.applicant, case_id, "submit")
+    listed = client.get("/api/applications", headers=people.pi).json()
+    assert [i["id"] for i in listed["items"]] == [case_id]
+    # the binding is to the subject: someone else later claiming the same email gets nothing
+    impostor = people.headers("impostor", *[], email="pi@uio.no")
+    assert client.get(f"/api/applications/{case_id}", headers=impostor).status_code == 404
+
+
+def test_statistics_request_approval_hands_over_to_extracts(client: TestClient, people: People) -> None:
+    case_id = create(client, people.applicant, statistics_form(), kind="statistics")
+    command(client, people.applicant, case_id, "submit")
+    command(client, people.caseworker, case_id, "start-pre-screening")
+    command(client, people.caseworker, case_id, "start-processing")
+    command(client, people.caseworker, case_id, "estimate-fee", {"amount": "0"})
+    command(client, people.caseworker, case_id, "record-assessment", {"criteria": ALL_MET})
+    view = command(client, people.decision_maker, case_id, "approve", {})
+    assert view["permit_id"] is None and view["decision"] == "POSITIVE"
+    with runtime.database().session() as session:
+        payloads = session.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.task == "statistics_request.approved")
+        ).all()
+    assert payloads == [{"application_id": case_id}]
+
+
+def test_inbox_sorts_by_what_is_due_first(client: TestClient, people: People) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hdab.core import clock
+
+    clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    first = create(client, people.applicant)
+    command(client, people.applicant, first, "submit")
+    command(client, people.caseworker, first, "start-pre-screening")
+    command(client, people.caseworker, first, "start-processing")
+    clock.advance(timedelta(days=10))
+    second = create(client, people.applicant)
+    command(client, people.applicant, second, "submit")
+    command(client, people.caseworker, second, "start-pre-screening")
+    command(client, people.caseworker, second, "request-information", {"message": "?"})  # 4 weeks: due first
+    inbox = client.get("/api/inbox", headers=people.caseworker).json()["items"]
+    assert [i["id"] for i in inbox] == [second, first]
+    assert not any(i["overdue"] for i in inbox)
+    clock.advance(timedelta(days=120))
+    inbox = client.get("/api/inbox", headers=people.caseworker).json()["items"]
+    assert all(i["overdue"] for i in inbox)
+    assert client.get("/api/inbox", headers=people.applicant).status_code == 403
+
+
+def test_concurrent_commands_one_wins_the_other_gets_409(client: TestClient, people: People) -> None:
+    case_id = create(client, people.applicant)
+    command(client, people.applicant, case_id, "submit")
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def start() -> None:
+        barrier.wait()
+        response = client.post(f"/api/applications/{case_id}/start-pre-screening", headers=people.caseworker)
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 409]
+    events = client.get(f"/api/applications/{case_id}", headers=people.caseworker).json()["events"]
+    assert [e["type"] for e in events] == ["created", "submitted", "pre_screening_started"]
+    assert [e["seq"] for e in events] == [1, 2, 3]
+    with runtime.database().session() as session:
+        assert session.get(Application, case_id).version == 3  # type: ignore[union-attr]
+
+
+def test_concurrent_different_commands_lose_no_event(client: TestClient, people: People) -> None:
+    case_id = create(client, people.applicant)
+    command(client, people.applicant, case_id, "submit")
+    command(client, people.caseworker, case_id, "start-pre-screening")
+    barrier = threading.Barrier(2)
+    results: dict[str, Any] = {}
+
+    def run(name: str, headers: dict[str, str], body: Any) -> None:
+        barrier.wait()
+        results[name] = client.post(
+            f"/api/applications/{case_id}/{name}", json=body, headers=headers
+        ).status_code
+
+    threads = [
+        threading.Thread(target=run, args=("withdraw", people.applicant, {})),
+        threading.Thread(target=run, args=("start-processing", people.caseworker, None)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    events = client.get(f"/api/applications/{case_id}", headers=people.applicant).json()["events"]
+    succeeded = [name for name, status in results.items() if status == 200]
+    assert len(events) == 3 + len(succeeded)
+    assert all(status in (200, 409) for status in results.values())

@@ -230,7 +230,7 @@ def test_approval_issues_permit_version_1() -> None:
     permit = state.current_permit
     assert permit is not None and permit.version == 1
     assert permit.delete_data_by == date(2030, 6, 30)  # Art. 68(12): expiry + 6 months
-    assert [p.email for p in permit.persons][0] == "pi@uio.no"  # principal investigator first
+    assert permit.persons[0].email == "pi@uio.no"  # principal investigator first
     assert permit.fee_amount == 12000
 
 

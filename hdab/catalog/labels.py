@@ -50,6 +50,8 @@ _UI: dict[str, dict[str, str]] = {
         "access_text": "Access only with a data permit (EHDS Art. 68) or as anonymised statistics on request"
         " (Art. 69), in the secure processing environment.",
         "apply": "Apply for access",
+        "select": "Select",
+        "add_to_cart": "Add the dataset and the selected variables to my application",
         "statistics": "Ask for statistics",
         "formats": "Metadata as RDF",
         "publisher": "Publisher",
@@ -101,6 +103,8 @@ _UI: dict[str, dict[str, str]] = {
         "access_text": "Tilgang bare med datatilgangstillatelse (EHDS art. 68) eller som anonymisert"
         " statistikk på forespørsel (art. 69), i det sikre behandlingsmiljøet.",
         "apply": "Søk om tilgang",
+        "select": "Velg",
+        "add_to_cart": "Legg datasettet og de valgte variablene i søknaden min",
         "statistics": "Be om statistikk",
         "formats": "Metadata som RDF",
         "publisher": "Utgiver",

@@ -279,3 +279,45 @@ def test_concurrent_different_commands_lose_no_event(client: TestClient, people:
     succeeded = [name for name, status in results.items() if status == 200]
     assert len(events) == 3 + len(succeeded)
     assert all(status in (200, 409) for status in results.values())
+
+
+def test_the_public_register_lists_received_cases_and_decisions_without_personal_data(
+    client: TestClient, people: People
+) -> None:
+    draft = create(client, people.applicant, access_form(title="Still a draft"))
+    view = to_permit(client, people)
+    statistics = create(client, people.applicant, statistics_form(), kind="statistics")
+    command(client, people.applicant, statistics, "submit")
+    register = client.get("/api/register").json()
+    ids = [e["id"] for e in register["items"]]
+    assert draft not in ids and set(ids) == {view["id"], statistics}
+    granted = next(e for e in register["items"] if e["id"] == view["id"])
+    assert granted["decision"] == "POSITIVE" and granted["justification"].startswith(
+        "All criteria of Art. 68(1)"
+    )
+    assert granted["datasets"] == ["npr-somatikk"] and granted["organisation"] == "Universitetet i Oslo"
+    text = str(register)
+    assert "pi@uio.no" not in text and "Kari" not in text and "researcher" not in text
+    assert [e["id"] for e in client.get("/api/register?purpose=a").json()["items"]] == []
+    assert len(client.get("/api/register?dataset=npr-somatikk").json()["items"]) == 2
+    assert client.get("/api/register?dataset=kpr-kuhr").json()["total"] == 0
+    assert client.get("/api/register?q=hip").json()["total"] == 2
+
+
+def test_every_command_route_is_documented_with_its_body(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for name in ("submit", "request-information", "estimate-fee", "record-assessment", "approve", "appeal"):
+        assert "post" in paths[f"/api/applications/{{case_id}}/{name}"]
+    for name in ("amend", "extend", "revoke"):
+        assert "post" in paths[f"/api/permits/{{permit_id}}/{name}"]
+    body = paths["/api/applications/{case_id}/estimate-fee"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]
+    assert "EstimateFee" in str(body)
+    assert {
+        "/api/applications",
+        "/api/applications/{case_id}",
+        "/api/permits/{permit_id}/jws",
+        "/api/register",
+    } <= set(paths)

@@ -1,0 +1,141 @@
+"""The pages: cart from the dataset page, the form by section with inline errors, case page actions."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from hdab.core.auth import Role
+from hdab.core.settings import Settings
+
+
+def sign_in(client: TestClient, subject: str, *roles: Role, email: str = "") -> None:
+    client.cookies.clear()
+    response = client.post(
+        "/dev/signin",
+        data={"subject": subject, "roles": [str(r) for r in roles], "email": email, "name": subject},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def post(client: TestClient, url: str, data: dict[str, object]) -> str:
+    response = client.post(url, data=data, follow_redirects=False)
+    assert response.status_code == 303, (url, response.status_code, response.text[:2000])
+    return response.headers["location"]
+
+
+def test_a_researcher_applies_through_the_pages_and_staff_decide(
+    client: TestClient, seeded: Settings
+) -> None:
+    sign_in(client, "researcher", Role.APPLICANT, email="researcher@uio.no")
+    page = client.get("/datasets/npr-somatikk", headers={"Accept": "text/html"})
+    assert 'action="/applications/cart"' in page.text and 'value="hovedtilstand"' in page.text
+    location = post(
+        client, "/applications/cart", {"dataset": "npr-somatikk", "variables": ["hovedtilstand", "kjonn"]}
+    )
+    case_id = location.split("/")[2]
+    assert location.endswith("/edit/data")
+    data_page = client.get(location)
+    assert 'name="d0_variables" value="hovedtilstand" checked' in data_page.text
+
+    post(
+        client,
+        f"/applications/{case_id}/edit/applicant",
+        {
+            "organisation_name": "Universitetet i Oslo",
+            "organisation": "974757486",
+            "persons": "pi@uio.no, Kari Nordmann\nanalyst@uio.no, Ola Nordmann",
+        },
+    )
+    # inline validation: a purpose open only to public bodies is refused with the article
+    post(client, f"/applications/{case_id}/edit/purpose", {"title": "Hip fractures", "purpose": "a"})
+    submit = client.post(
+        f"/applications/{case_id}/edit/submit", data={"art54_declaration": "on", "action": "submit"}
+    )
+    assert submit.status_code == 422 and "53(2)" in submit.text and "use_description" in submit.text
+    post(
+        client,
+        f"/applications/{case_id}/edit/purpose",
+        {
+            "title": "Hip fractures",
+            "purpose": "e",
+            "use_description": "Survival after hip fracture",
+            "expected_benefit": "Better triage",
+            "legal_basis": "GDPR 6(1)(e)",
+        },
+    )
+    post(
+        client,
+        f"/applications/{case_id}/edit/data",
+        {
+            "d0_variables": ["hovedtilstand", "kjonn", "fodselsar"],
+            "d0_start": "2020-01-01",
+            "d0_end": "2024-12-31",
+            "d0_cohort_variable": "hovedtilstand",
+            "d0_prefixes": "S72",
+            "d0_quasi": ["kjonn", "fodselsar"],
+        },
+    )
+    post(
+        client,
+        f"/applications/{case_id}/edit/conditions",
+        {
+            "safeguards": "Secure environment only",
+            "access_start": "2027-01-01",
+            "access_end": "2029-12-31",
+            "tools": "R",
+            "ethics": "REK 2026/1",
+        },
+    )
+    assert (
+        post(client, f"/applications/{case_id}/edit/submit", {"art54_declaration": "on", "action": "submit"})
+        == f"/applications/{case_id}"
+    )
+    case_page = client.get(f"/applications/{case_id}")
+    assert "Mottatt" in case_page.text or "Submitted" in case_page.text
+    assert "submitted" in case_page.text
+
+    sign_in(client, "saksbehandler", Role.CASEWORKER)
+    inbox = client.get("/inbox")
+    assert case_id in inbox.text
+    post(client, f"/applications/{case_id}/do/start-pre-screening", {})
+    post(client, f"/applications/{case_id}/do/request-information", {"message": "Send the REK letter"})
+    sign_in(client, "researcher", Role.APPLICANT, email="researcher@uio.no")
+    post(client, f"/applications/{case_id}/do/provide-information", {"message": "Attached"})
+    sign_in(client, "saksbehandler", Role.CASEWORKER)
+    post(client, f"/applications/{case_id}/do/start-processing", {})
+    post(client, f"/applications/{case_id}/do/estimate-fee", {"amount": "9000", "currency": "NOK"})
+    sign_in(client, "researcher", Role.APPLICANT, email="researcher@uio.no")
+    post(client, f"/applications/{case_id}/do/accept-fee", {})
+    sign_in(client, "saksbehandler", Role.CASEWORKER)
+    criteria = {f"criteria_{k}_met": "on" for k in "abcdefgh"}
+    post(client, f"/applications/{case_id}/do/record-assessment", {**criteria, "risks": "low"})
+    refused = client.post(f"/applications/{case_id}/do/approve", data={"valid_until": "2029-12-31"})
+    assert refused.status_code == 403 and "decision_maker" in refused.text
+    sign_in(client, "leder", Role.DECISION_MAKER)
+    post(
+        client,
+        f"/applications/{case_id}/do/approve",
+        {"valid_until": "2029-12-31", "conditions": "No linkage"},
+    )
+    case_page = client.get(f"/applications/{case_id}?lang=en")
+    assert 'id="permit-link"' in case_page.text
+    permit_id = case_page.text.split('href="/permits/')[1].split('"')[0]
+    permit_page = client.get(f"/permits/{permit_id}")
+    assert permit_page.status_code == 200 and "kid" in permit_page.text
+
+    client.cookies.clear()
+    register = client.get("/register?dataset=npr-somatikk&lang=en")
+    assert "Hip fractures" in register.text and "Universitetet i Oslo" in register.text
+    assert "Kari Nordmann" not in register.text and "pi@uio.no" not in register.text
+
+
+def test_pages_need_sign_in_and_hide_other_peoples_cases(client: TestClient, seeded: Settings) -> None:
+    assert client.get("/applications", headers={"Accept": "text/html"}).status_code == 401
+    sign_in(client, "researcher", Role.APPLICANT, email="researcher@uio.no")
+    location = post(client, "/applications", {"type": "statistics", "dataset": "npr-somatikk"})
+    case_id = location.split("/")[2]
+    sign_in(client, "other", Role.APPLICANT, email="other@ntnu.no")
+    assert client.get(f"/applications/{case_id}").status_code == 404
+    assert client.post(f"/applications/{case_id}/edit/purpose", data={"title": "x"}).status_code == 404
+    assert client.get("/inbox").status_code == 403

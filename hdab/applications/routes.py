@@ -90,6 +90,7 @@ def case_view(loaded: service.Loaded, roles: frozenset[handlers.CaseRole]) -> di
                 "name": d.name,
                 "due": d.due.isoformat(),
                 "article": d.article,
+                "party": d.party,
                 "met_at": d.met_at.isoformat() if d.met_at else None,
                 "overdue": d.overdue(now),
             }

@@ -348,10 +348,13 @@ def fold(case_id: str, kind: CaseType, owner: str, events: Iterable[Event]) -> C
 
 @dataclass(frozen=True)
 class Deadline:
+    """A statutory period: who must act by ``due`` (the access body or the applicant), and when it was met."""
+
     name: str
     due: date
     article: str
     met_at: datetime | None = None
+    party: str = "hdab"
 
     def overdue(self, now: datetime) -> bool:
         return self.met_at is None and deadlines.is_overdue(self.due, now)
@@ -363,7 +366,14 @@ def case_deadlines(state: CaseState) -> list[Deadline]:
     decided = state.decided_at
     if state.status is Status.AWAITING_ADDITIONAL_INFORMATION and state.information_requested_at:
         # Art. 68(4): not completed within 4 weeks, no permit
-        out.append(Deadline("completion", deadlines.weeks_after(state.information_requested_at, 4), "68(4)"))
+        out.append(
+            Deadline(
+                "completion",
+                deadlines.weeks_after(state.information_requested_at, 4),
+                "68(4)",
+                party="applicant",
+            )
+        )
     if state.kind is CaseType.ACCESS and state.processing_started_at is not None:
         months, extension = (2, 1) if state.accelerated else (3, 3)  # Art. 68(4) and 68(6)
         if state.deadline_extension is not None:
@@ -384,15 +394,20 @@ def case_deadlines(state: CaseState) -> list[Deadline]:
         if state.decision is Decision.POSITIVE and decided is not None:
             out.append(Deadline("answer", deadlines.months_after(decided, 3), "69(4)", state.answered_at))
     if decided is not None:
-        # Art. 57(1)(j), 58: decisions are published with reasons within 30 working days
-        out.append(Deadline("publication", deadlines.working_days_after(decided, 30), "58"))
+        # Art. 57(1)(j), 58: decisions are published with reasons within 30 working days; the
+        # public register shows a decision as soon as it is made
+        out.append(Deadline("publication", deadlines.working_days_after(decided, 30), "58", decided))
         if state.decision is Decision.NEGATIVE:
             # forvaltningsloven section 29: an appeal within 3 weeks of the decision
-            out.append(Deadline("appeal", deadlines.weeks_after(decided, 3), "fvl. 29", state.appealed_at))
+            out.append(
+                Deadline(
+                    "appeal", deadlines.weeks_after(decided, 3), "fvl. 29", state.appealed_at, "applicant"
+                )
+            )
     permit = state.current_permit
     if permit is not None:
-        out.append(Deadline("permit_expiry", permit.valid_until, "68(12)"))
-        out.append(Deadline("data_deletion", permit.delete_data_by, "68(12)"))
+        out.append(Deadline("permit_expiry", permit.valid_until, "68(12)", state.permit_ended_at, "permit"))
+        out.append(Deadline("data_deletion", permit.delete_data_by, "68(12)", party="permit"))
     return out
 
 

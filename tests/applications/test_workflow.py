@@ -374,3 +374,72 @@ def test_events_take_actor_and_time_from_the_command() -> None:
     case = Case()
     event = case.when(OWNER, "submit")[0]
     assert event.actor == OWNER.id and event.at == case.at
+
+
+def test_a_draft_is_updated_and_withdrawn_only_by_its_applicant() -> None:
+    case = Case(form={"title": "first"})
+    assert types(case.when(OWNER, "update-draft", {"title": "second"})) == ["draft_updated"]
+    assert case.state.form.title == "second"
+    with pytest.raises(NotPermitted):
+        case.when(CASEWORKER, "update-draft", {"title": "x"})
+    assert types(case.when(OWNER, "withdraw")) == ["withdrawn"]
+    with pytest.raises(Rejected, match="WITHDRAWN"):
+        case.when(OWNER, "submit")
+
+
+def test_a_rejected_appeal_ends_the_case() -> None:
+    case = Case().given(*PROCESSING, (CASEWORKER, "record-assessment", {"criteria": ALL_MET}))
+    case.when(DECIDER, "refuse", {"reasons": "no"})
+    case.when(OWNER, "appeal", {"reasons": "please"})
+    case.when(OTHER_DECIDER, "decide-appeal", {"upheld": False, "reasons": "the refusal stands"})
+    assert case.state.status is Status.APPEAL_REJECTED
+    assert handlers.allowed_commands(case.state, OWNER.roles) == []
+
+
+def test_a_positive_decision_cannot_be_appealed_and_an_access_case_is_not_answered() -> None:
+    case = Case().given(*GRANTED)
+    with pytest.raises(Rejected, match="GRANTED"):
+        case.when(OWNER, "appeal", {"reasons": "x"})
+    statistics = Case(CaseType.STATISTICS).given(*ASSESSED, (DECIDER, "approve", {}))
+    with pytest.raises(Rejected, match="only a refusal"):
+        statistics.when(OWNER, "appeal", {"reasons": "x"})
+
+
+def test_refused_amendment_and_extension_leave_the_permit_as_it_was() -> None:
+    case = Case().given(*GRANTED)
+    case.when(OWNER, "amend", {"reason": "more", "conditions": ["none"]})
+    case.when(DECIDER, "refuse-amendment", {"reasons": "not needed"})
+    assert case.state.permit_status is Status.GRANTED and len(case.state.permit_versions) == 1
+    case.when(OWNER, "extend", {"valid_until": "2031-12-31", "reason": "more time"})
+    case.when(DECIDER, "refuse-extension", {"reasons": "not justified"})
+    assert case.state.permit_status is Status.GRANTED and not case.state.permit_extended
+    assert case.state.current_permit is not None and case.state.current_permit.valid_until == date(
+        2029, 12, 31
+    )
+
+
+def test_an_amendment_must_say_what_changes_and_stay_within_the_catalogue() -> None:
+    case = Case().given(*GRANTED)
+    with pytest.raises(Rejected, match="say what to change"):
+        case.when(OWNER, "amend", {"reason": "x"})
+    spec = access_form()["specification"]
+    spec["datasets"][0]["variables"] = ["no_such_column"]
+    with pytest.raises(Rejected) as caught:
+        case.when(OWNER, "amend", {"reason": "x", "specification": spec})
+    assert "no_such_column" in caught.value.errors[0].message
+
+
+def test_the_scheduler_alone_closes_and_expires() -> None:
+    case = Case().given(*GRANTED)
+    with pytest.raises(NotPermitted):
+        case.when(DECIDER, "expire", days=2000)
+    with pytest.raises(NotPermitted):
+        Case().given(*SUBMITTED).when(CASEWORKER, "close-incomplete")
+
+
+def test_the_decision_deadline_is_met_by_the_decision() -> None:
+    from hdab.applications.state import case_deadlines
+
+    case = Case().given(*GRANTED)
+    decision = next(d for d in case_deadlines(case.state) if d.name == "decision")
+    assert decision.met_at == case.state.decided_at and not decision.overdue(case.at + timedelta(days=400))

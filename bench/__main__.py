@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import audit_chain, catalog, search
+from bench import applications, audit_chain, catalog, search
 
 
 def main() -> int:
-    for benchmark in (audit_chain, catalog, search):
+    for benchmark in (audit_chain, catalog, search, applications):
         benchmark.main()
     return 0
 

@@ -218,9 +218,10 @@ def main() -> None:
         p50, p95 = percentiles(latencies)
         h50, h95 = percentiles(health)
         print(
-            f"applications: {args.cases} cases, {len(latencies)} commands, {args.clients} clients, PostgreSQL, "
-            f"outbox to {'Redis' if broker else 'in-process'}; commands p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-            f"{throughput:.0f} commands/s; /healthz p50 {h50:.1f} ms, p95 {h95:.1f} ms, {health_rate:.0f} req/s; "
+            f"applications: {args.cases} cases, {len(latencies)} commands, {args.clients} clients, "
+            f"PostgreSQL, outbox to {'Redis' if broker else 'in-process'}; "
+            f"commands p50 {p50:.1f} ms, p95 {p95:.1f} ms, {throughput:.0f} commands/s; "
+            f"/healthz p50 {h50:.1f} ms, p95 {h95:.1f} ms, {health_rate:.0f} req/s; "
             f"p95 ratio {p95 / h95:.1f} (target: command p95 < 100 ms)"
         )
     finally:

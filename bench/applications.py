@@ -106,10 +106,17 @@ def drive(
     base: str, headers: dict[str, dict[str, str]], cases: int, clients: int
 ) -> tuple[list[float], float]:
     latencies: list[float] = []
+    failures: list[BaseException] = []
     lock = threading.Lock()
     counter = iter(range(cases))
 
     def client() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            failures.append(exc)
+
+    def work() -> None:
         mine: list[float] = []
         with httpx.Client(base_url=base, timeout=60) as http:
 
@@ -147,6 +154,8 @@ def drive(
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} clients failed; the first: {failures[0]}")
     return latencies, len(latencies) / (time.perf_counter() - started)
 
 
@@ -209,6 +218,7 @@ def main() -> None:
                 "HDAB_DATA_DIR": tmp,
                 "HDAB_DATABASE_URL": url,
                 "HDAB_BROKER_URL": broker,
+                "HDAB_PORT": str(port),  # the development issuer's URL names the port
                 "HDAB_LOG_LEVEL": "WARNING",
             }
             with server(env, port) as base:

@@ -8,6 +8,7 @@ never leave this module; the file is created with mode 0600 on first use.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,13 @@ class PermitSigner:
     def __init__(self, key_file: Path) -> None:
         self.key_file = key_file
         self._keys: list[ECKey] | None = None
+        self._lock = threading.Lock()
 
     def _load(self) -> list[ECKey]:
+        with self._lock:
+            return self._load_locked()
+
+    def _load_locked(self) -> list[ECKey]:
         if self._keys is None:
             fresh = ECKey.generate_key("P-256", private=True, auto_kid=True)
             text = create_once(self.key_file, json.dumps({"keys": [fresh.as_dict(private=True)]}))

@@ -321,3 +321,14 @@ def test_every_command_route_is_documented_with_its_body(client: TestClient) -> 
         "/api/permits/{permit_id}/jws",
         "/api/register",
     } <= set(paths)
+
+
+def test_the_first_signatures_in_parallel_agree_on_one_key(tmp_path: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hdab.applications.signing import PermitSigner
+
+    signer = PermitSigner(tmp_path / "keys.json")
+    with ThreadPoolExecutor(8) as pool:
+        kids = set(pool.map(lambda i: signer.sign({"n": i})[1], range(16)))
+    assert len(kids) == 1 and len(signer.jwks()["keys"]) == 1

@@ -187,6 +187,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="server processes (hdab serve --workers)")
     args, _ = parser.parse_known_args()
     server_url = os.environ.get("HDAB_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     broker = _broker(os.environ.get("HDAB_BENCH_BROKER_URL", "redis://127.0.0.1:6379/14"))
@@ -221,7 +222,8 @@ def main() -> None:
                 "HDAB_PORT": str(port),  # the development issuer's URL names the port
                 "HDAB_LOG_LEVEL": "WARNING",
             }
-            with server(env, port) as base:
+            workers = args.workers if broker else 1
+            with server(env, port, "--workers", str(workers)) as base:
                 drive(base, headers, max(1, args.clients * 2), args.clients)  # warm-up
                 latencies, throughput = drive(base, headers, args.cases, args.clients)
                 health, health_rate = healthz(base, len(latencies), args.clients)
@@ -229,6 +231,7 @@ def main() -> None:
         h50, h95 = percentiles(health)
         print(
             f"applications: {args.cases} cases, {len(latencies)} commands, {args.clients} clients, "
+            f"{workers} server processes, "
             f"PostgreSQL, outbox to {'Redis' if broker else 'in-process'}; "
             f"commands p50 {p50:.1f} ms, p95 {p95:.1f} ms, {throughput:.0f} commands/s; "
             f"/healthz p50 {h50:.1f} ms, p95 {h95:.1f} ms, {health_rate:.0f} req/s; "

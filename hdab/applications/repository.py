@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Select, exists, or_, select
-from sqlalchemy.orm import Session
 
 from hdab.applications.deadlines import oslo_date
 from hdab.applications.domain import OPEN_PERMIT_STATUSES, Status
@@ -23,11 +22,10 @@ def events(case_id: str) -> Select[ApplicationEvent]:
     )
 
 
-def is_member(session: Session, case_id: str, actor: str) -> bool:
-    query = select(ApplicationMember.id).where(
-        ApplicationMember.application_id == case_id, ApplicationMember.subject == actor
+def member_subjects(case_id: str) -> Select[str | None]:
+    return select(ApplicationMember.subject).where(
+        ApplicationMember.application_id == case_id, ApplicationMember.subject.is_not(None)
     )
-    return session.execute(query.limit(1)).first() is not None
 
 
 def visible_to(principal: Principal) -> Select[Application]:
@@ -45,11 +43,6 @@ def visible_to(principal: Principal) -> Select[Application]:
     if principal.has_role(Role.APPLICANT):
         return select(Application).where(mine)
     return select(Application).where(Application.id.is_(None))
-
-
-def may_see(session: Session, principal: Principal, row: Application) -> bool:
-    query = visible_to(principal).where(Application.id == row.id).with_only_columns(Application.id)
-    return session.execute(query).first() is not None
 
 
 def inbox() -> Select[Application]:

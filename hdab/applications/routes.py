@@ -48,7 +48,7 @@ def principal_with_bindings(principal: Principal = Depends(current_principal)) -
 
 
 Caller = Annotated[Principal, Depends(principal_with_bindings)]
-DB = Annotated[Session, Depends(db_session)]
+DB = Annotated[Session, Depends(db_session, scope="function")]
 
 
 class NewApplication(BaseModel):
@@ -105,7 +105,7 @@ def case_view(loaded: service.Loaded, roles: frozenset[handlers.CaseRole]) -> di
 
 
 def _view(session: Session, principal: Principal, loaded: service.Loaded) -> dict[str, Any]:
-    return case_view(loaded, service.case_roles(session, principal, loaded.row))
+    return case_view(loaded, service.case_roles(principal, loaded))
 
 
 @router.post(

@@ -81,7 +81,9 @@ def _see_other(url: str) -> RedirectResponse:
 
 @router.get("/applications", response_class=HTMLResponse)
 def my_applications(
-    request: Request, principal: Principal = Depends(signed_in), session: Session = Depends(db_session)
+    request: Request,
+    principal: Principal = Depends(signed_in),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     rows = session.scalars(
         repository.visible_to(principal).order_by(Application.updated_at.desc()).limit(200)
@@ -99,7 +101,9 @@ def my_applications(
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox_page(
-    request: Request, principal: Principal = Depends(signed_in), session: Session = Depends(db_session)
+    request: Request,
+    principal: Principal = Depends(signed_in),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     if not principal.has_role(Role.CASEWORKER, Role.DECISION_MAKER, Role.ADMIN):
         raise ProblemError("the inbox is for the access body's staff", 403, "forbidden")
@@ -110,7 +114,7 @@ def inbox_page(
 @router.get("/register", response_class=HTMLResponse)
 def register_page(
     request: Request,
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
     principal: Principal | None = Depends(optional_principal),
     dataset: str | None = Query(None, max_length=128),
     purpose: str | None = Query(None, pattern="^[a-f]?$"),
@@ -144,7 +148,9 @@ def new_page(
 
 @router.post("/applications")
 async def create_page(
-    request: Request, principal: Principal = Depends(signed_in), session: Session = Depends(db_session)
+    request: Request,
+    principal: Principal = Depends(signed_in),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     data = await request.form()
     kind = CaseType(str(data.get("type", "access"))) if data.get("type") in ("access", "statistics") else None
@@ -188,7 +194,9 @@ def _with_dataset(
 
 @router.post("/applications/cart")
 async def add_to_cart(
-    request: Request, principal: Principal = Depends(signed_in), session: Session = Depends(db_session)
+    request: Request,
+    principal: Principal = Depends(signed_in),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     """Add a dataset and chosen variables to the caller's newest access draft (a new one if none)."""
     data = await request.form()
@@ -226,7 +234,7 @@ def edit_page(
     section: str,
     request: Request,
     principal: Principal = Depends(signed_in),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     return _edit(request, session, principal, case_id, section, [])
 
@@ -367,7 +375,7 @@ async def save_section(
     section: str,
     request: Request,
     principal: Principal = Depends(signed_in),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     if section not in SECTIONS:
         raise NotFound(f"no section {section!r}")
@@ -448,7 +456,7 @@ def case_page(
     case_id: str,
     request: Request,
     principal: Principal = Depends(signed_in),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     return _case(request, session, principal, case_id, [], None)
 
@@ -463,7 +471,7 @@ def _case(
     status_code: int = 200,
 ) -> Response:
     loaded = service.visible(session, principal, case_id)
-    view = case_view(loaded, service.case_roles(session, principal, loaded.row))
+    view = case_view(loaded, service.case_roles(principal, loaded))
     actions = [(name, command_fields(name)) for name in view["allowed_commands"] if name != "update-draft"]
     return _page(
         request,
@@ -485,7 +493,7 @@ async def do_command(
     command: str,
     request: Request,
     principal: Principal = Depends(signed_in),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     if command not in handlers.PAYLOADS or command in ("update-draft", "expire", "close-incomplete"):
         raise NotFound(f"there is no command {command!r}")
@@ -508,7 +516,7 @@ def permit_page(
     permit_id: str,
     request: Request,
     principal: Principal = Depends(signed_in),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     permit = session.get(Permit, permit_id)
     if permit is None:

@@ -88,7 +88,9 @@ def _find(session: Session, identifier: str) -> CatalogDataset:
 
 
 @router.get("/datasets", response_model=DatasetPage, summary="Datasets, published and withdrawn")
-def list_datasets(page: Paging = Depends(paging), session: Session = Depends(db_session)) -> DatasetPage:
+def list_datasets(
+    page: Paging = Depends(paging), session: Session = Depends(db_session, scope="function")
+) -> DatasetPage:
     from sqlalchemy import func, select
 
     total = session.scalar(select(func.count()).select_from(CatalogDataset)) or 0
@@ -101,7 +103,7 @@ def list_datasets(page: Paging = Depends(paging), session: Session = Depends(db_
 
 
 @router.get("/datasets/{identifier}", summary="A dataset's current record as JSON")
-def get_dataset(identifier: str, session: Session = Depends(db_session)) -> dict[str, Any]:
+def get_dataset(identifier: str, session: Session = Depends(db_session, scope="function")) -> dict[str, Any]:
     row = _find(session, identifier)
     return {"status": row.status.value, "version": row.version, "record": row.record}
 
@@ -121,7 +123,7 @@ _RECORD_EXAMPLE = {
 def create_dataset(
     body: Annotated[dict[str, Any], Body(examples=[_RECORD_EXAMPLE])],
     principal: Principal = Depends(editors),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     record_data = body.get("record")
     if not isinstance(record_data, dict):
@@ -148,7 +150,7 @@ def update_dataset(
     identifier: str,
     body: Annotated[dict[str, Any], Body(examples=[_RECORD_EXAMPLE])],
     principal: Principal = Depends(editors),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     row = _find(session, identifier)
     record_data = body.get("record")
@@ -170,14 +172,16 @@ def withdraw_dataset(
     identifier: str,
     note: str = Query("withdrawn", max_length=2000),
     principal: Principal = Depends(editors),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     row = service.withdraw(session, principal.actor, identifier, note)
     return {"status": row.status.value, "version": row.version}
 
 
 @router.get("/datasets/{identifier}/versions", response_model=list[VersionOut], summary="Every version")
-def dataset_versions(identifier: str, session: Session = Depends(db_session)) -> list[VersionOut]:
+def dataset_versions(
+    identifier: str, session: Session = Depends(db_session, scope="function")
+) -> list[VersionOut]:
     return [
         VersionOut(
             version=v.version, change=v.change.value, author=v.author, note=v.note, created_at=v.created_at
@@ -200,7 +204,7 @@ async def import_catalog(
     request: Request,
     format: str | None = Query(None, description="ttl, jsonld, rdf or nt (else Content-Type)"),
     principal: Principal = Depends(editors),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> ImportResult:
     settings = runtime.settings()
     if format is not None:
@@ -244,7 +248,9 @@ def import_graph(session: Session, actor: str, graph: Any) -> list[ImportedDatas
     summary="The data.europa.eu MQA score per dimension and indicator, with the catalogue's average",
     responses={404: {}},
 )
-def dataset_quality(identifier: str, session: Session = Depends(db_session)) -> dict[str, object]:
+def dataset_quality(
+    identifier: str, session: Session = Depends(db_session, scope="function")
+) -> dict[str, object]:
     return service.quality(session, runtime.settings(), identifier)
 
 

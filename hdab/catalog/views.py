@@ -77,7 +77,7 @@ def catalog(
     page: Paging = Depends(paging),
     format: str | None = Query(None, description=FORMAT_HELP),
     modified_since: str | None = Query(None, description="only records changed after this ISO 8601 time"),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     media = _format_param(format) or negotiate(request.headers.get("accept"), False, TURTLE.media_type)
     since = _modified_since(modified_since)
@@ -196,7 +196,7 @@ def dataset(
     identifier: str,
     request: Request,
     format: str | None = Query(None, description=FORMAT_HELP),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     row = session.scalars(repository.by_identifier(identifier)).one_or_none()
     if row is None:

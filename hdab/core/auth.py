@@ -12,6 +12,8 @@ import base64
 import binascii
 import enum
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,11 +120,51 @@ class TrustedIssuer:
     to_principal: Callable[[dict[str, Any]], Principal]
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    not_before: float
+    expires: float
+    verified_at: float
+
+
 class TokenVerifier:
+    """Verifies tokens; a verified token is remembered briefly, its time claims checked on every use.
+
+    Checking a signature costs more than the rest of a small request. A token is immutable, so a
+    token verified moments ago needs only its ``nbf``/``exp`` checked again; after ``CACHE_SECONDS``
+    it is verified afresh, so a key the issuer withdraws stops working within that time.
+    """
+
+    CACHE_SECONDS = 60
+    CACHE_SIZE = 4096
+
     def __init__(self, issuers: list[TrustedIssuer]) -> None:
         self._issuers = {i.issuer: i for i in issuers}
+        self._cache: OrderedDict[str, _Verified] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        now = clock.now().timestamp()
+        with self._lock:
+            hit = self._cache.get(token)
+        if (
+            hit is not None
+            and now - hit.verified_at < self.CACHE_SECONDS
+            and hit.not_before - LEEWAY_SECONDS <= now < hit.expires + LEEWAY_SECONDS
+        ):
+            return hit.principal
+        principal, claims = self._verify(token)
+        with self._lock:
+            self._cache[token] = _Verified(
+                principal, float(claims.get("nbf", claims.get("iat", 0))), float(claims["exp"]), now
+            )
+            self._cache.move_to_end(token)
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, dict[str, Any]]:
         issuer = self._issuers.get(_unverified_issuer(token))
         if issuer is None:
             raise Unauthenticated("the token's issuer is not trusted")
@@ -136,7 +178,7 @@ class TokenVerifier:
                 exp={"essential": True},
                 sub={"essential": True},
             ).validate(decoded.claims)
-            return issuer.to_principal(decoded.claims)
+            return issuer.to_principal(decoded.claims), decoded.claims
         except JoseError as exc:
             raise Unauthenticated(f"the token is not valid: {exc.error}") from None
         except InvalidClaims as exc:

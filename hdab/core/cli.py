@@ -44,8 +44,20 @@ def cli(ctx: click.Context) -> None:
 @click.option("--host", default=None, help="listen address (default HDAB_HOST)")
 @click.option("--port", default=None, type=click.IntRange(1, 65535), help="port (default HDAB_PORT)")
 @click.option("--reload", is_flag=True, help="restart on code changes (development)")
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(1, 64),
+    help="server processes (more than one needs HDAB_BROKER_URL: Celery beat then runs the schedule)",
+)
 @click.pass_obj
-def serve(settings: Settings, host: str | None = None, port: int | None = None, reload: bool = False) -> None:
+def serve(
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    reload: bool = False,
+    workers: int = 1,
+) -> None:
     """Serve the web app and the API."""
     import uvicorn
 
@@ -53,6 +65,20 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
 
     host = host or settings.host
     port = port or settings.port
+    if workers > 1:
+        if not settings.broker_url:
+            _fail("--workers above 1 needs HDAB_BROKER_URL: each process would run the schedule itself", 2)
+        click.echo(f"hdab serving on http://{host}:{port} with {workers} processes", err=True)
+        uvicorn.run(
+            "hdab.core.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            proxy_headers=True,
+        )
+        return
     if reload:
         uvicorn.run(
             "hdab.core.app:create_app",

@@ -46,7 +46,12 @@ def paging(
 
 
 def db_session() -> Iterator[Session]:
-    """The request's unit of work: committed when the handler returns, rolled back when it raises."""
+    """The request's unit of work: committed when the handler returns, rolled back when it raises.
+
+    Always depend on it with ``Depends(db_session, scope="function")``: the commit must happen
+    before the response is sent, or a client's next request may not see its own write, and a
+    failing commit would go unreported.
+    """
     with runtime.database().session() as session:
         yield session
 

@@ -332,3 +332,43 @@ def test_the_first_signatures_in_parallel_agree_on_one_key(tmp_path: Any) -> Non
     with ThreadPoolExecutor(8) as pool:
         kids = set(pool.map(lambda i: signer.sign({"n": i})[1], range(16)))
     assert len(kids) == 1 and len(signer.jwks()["keys"]) == 1
+
+
+def test_a_write_is_committed_before_its_response_is_sent(client: TestClient, people: People) -> None:
+    """Read-your-writes: when the 201 leaves, another connection already sees the new case."""
+    import asyncio
+    import json
+
+    app = client.app
+    seen: list[bool] = []
+    body = json.dumps({"type": "access"}).encode()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            case_id = json.loads(message["body"])["id"]
+            with runtime.database().session() as session:
+                seen.append(session.get(Application, case_id) is not None)
+
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"authorization", people.applicant["Authorization"].encode()),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/api/applications",
+        "raw_path": b"/api/applications",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "scheme": "http",
+        "root_path": "",
+    }
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    assert seen == [True]

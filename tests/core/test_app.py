@@ -139,6 +139,17 @@ def test_expired_token_is_401(client: TestClient, idp: DevIdentityProvider) -> N
     assert "expired" in response.json()["detail"]
 
 
+def test_a_token_accepted_moments_ago_still_expires_on_time(
+    client: TestClient, idp: DevIdentityProvider
+) -> None:
+    token = idp.issue("kari", [Role.CASEWORKER], lifetime=timedelta(minutes=5))
+    assert client.get("/api/me", headers=bearer(token)).status_code == 200  # verified and remembered
+    clock.advance(timedelta(minutes=4))
+    assert client.get("/api/me", headers=bearer(token)).status_code == 200
+    clock.advance(timedelta(minutes=2))
+    assert client.get("/api/me", headers=bearer(token)).status_code == 401
+
+
 def test_token_signed_by_another_key_is_401(
     client: TestClient, tmp_path: Path, sqlite_settings: Settings
 ) -> None:

@@ -61,7 +61,10 @@ def server(env: dict[str, str], port: int, *extra: str) -> Iterator[str]:
         env=env,
         cwd=REPOSITORY_ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        # HDAB_BENCH_SERVER_LOG names a file for the server's log (to see why a request failed)
+        stderr=open(os.environ["HDAB_BENCH_SERVER_LOG"], "ab")  # noqa: SIM115 - the child owns it
+        if os.environ.get("HDAB_BENCH_SERVER_LOG")
+        else subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

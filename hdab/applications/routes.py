@@ -21,7 +21,7 @@ from hdab.applications.domain import ApplicationForm, CaseType, Status
 from hdab.applications.models import Application, Notification, Permit, PermitVersionRow
 from hdab.applications.signing import MEDIA_TYPE
 from hdab.applications.state import case_deadlines
-from hdab.core import clock, runtime
+from hdab.core import clock
 from hdab.core.auth import Principal, Role, current_principal, require_roles
 from hdab.core.errors import NotFound
 from hdab.core.web import Paging, db_session, paging
@@ -35,15 +35,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def principal_with_bindings(principal: Principal = Depends(current_principal)) -> Principal:
+def principal_with_bindings(
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session, scope="function"),
+) -> Principal:
     """The caller, bound first to every case that names their email (Art. 67(a) persons).
 
-    The binding commits on its own, so that the request's unit of work can start with the lock a
-    command needs (on SQLite a transaction that has read cannot safely become the writer).
+    On SQLite the request's transaction becomes the writer before it reads (see
+    ``service.begin_command``), so the binding and a command in the same request cannot deadlock.
     """
     if principal.email is not None:
-        with runtime.database().session() as session:
-            service.bind_memberships(session, principal)
+        service.begin_command(session)
+        service.bind_memberships(session, principal)
     return principal
 
 

@@ -107,7 +107,7 @@ def case_view(loaded: service.Loaded, roles: frozenset[handlers.CaseRole]) -> di
     }
 
 
-def _view(session: Session, principal: Principal, loaded: service.Loaded) -> Any:
+def _view(session: Session, principal: Principal, loaded: service.Loaded) -> JSONResponse:
     # The view is JSON-ready already: answering it directly spares FastAPI's generic encoder,
     # which costs more than the command itself on a case with a long timeline.
     return JSONResponse(case_view(loaded, service.case_roles(principal, loaded)))
@@ -189,7 +189,7 @@ def inbox(session: DB, page: Annotated[Paging, Depends(paging)]) -> dict[str, An
 @router.get(
     "/api/applications/{case_id}", summary="A case: status, deadlines, events, permit", responses=ERRORS
 )
-def get_application(case_id: str, principal: Caller, session: DB) -> dict[str, Any]:
+def get_application(case_id: str, principal: Caller, session: DB) -> JSONResponse:
     return _view(session, principal, service.visible(session, principal, case_id))
 
 
@@ -199,7 +199,7 @@ def patch_application(
     principal: Caller,
     session: DB,
     changes: Annotated[dict[str, Any], Body(description="top-level fields of the application form")],
-) -> dict[str, Any]:
+) -> JSONResponse:
     return _view(session, principal, service.update_draft(session, principal, case_id, changes))
 
 
@@ -207,7 +207,7 @@ def _command_route(name: str, model: type[BaseModel], *, permit: bool) -> None:
     """One route per command, its body documented in OpenAPI by the command's own model."""
     id_name = "permit_id" if permit else "case_id"
 
-    def run(**kwargs: Any) -> dict[str, Any]:
+    def run(**kwargs: Any) -> JSONResponse:
         principal: Principal = kwargs["principal"]
         session: Session = kwargs["session"]
         body = kwargs["body"]

@@ -64,6 +64,42 @@ class Created(BaseModel):
     status: str
 
 
+class DeadlineOut(BaseModel):
+    name: str
+    due: str
+    article: str
+    party: str
+    met_at: str | None
+    overdue: bool
+
+
+class EventOut(BaseModel):
+    seq: int
+    type: str
+    actor: str
+    at: str
+    data: dict[str, Any]
+
+
+class CaseOut(BaseModel):
+    """A case as the API shows it (documentation of the answer of GET and of every command)."""
+
+    id: str
+    type: CaseType
+    status: Status
+    decision: str | None
+    permit_id: str | None
+    permit_status: Status | None
+    version: int
+    form: dict[str, Any]
+    specification: dict[str, Any]
+    fee: dict[str, Any]
+    assessment: dict[str, Any] | None
+    deadlines: list[DeadlineOut]
+    allowed_commands: list[str]
+    events: list[EventOut]
+
+
 def case_view(loaded: service.Loaded, roles: frozenset[handlers.CaseRole]) -> dict[str, Any]:
     state, now = loaded.state, clock.now()
     return {
@@ -193,7 +229,12 @@ def get_application(case_id: str, principal: Caller, session: DB) -> JSONRespons
     return _view(session, principal, service.visible(session, principal, case_id))
 
 
-@router.patch("/api/applications/{case_id}", summary="Change fields of a draft", responses=ERRORS)
+@router.patch(
+    "/api/applications/{case_id}",
+    summary="Change fields of a draft",
+    responses=ERRORS,
+    response_model=CaseOut,
+)
 def patch_application(
     case_id: str,
     principal: Caller,
@@ -229,6 +270,7 @@ def _command_route(name: str, model: type[BaseModel], *, permit: bool) -> None:
         f"/api/{'permits' if permit else 'applications'}/{{{id_name}}}/{name}",
         run,
         methods=["POST"],
+        response_model=CaseOut,
         summary=f"{'Permit command' if permit else 'Command'}: {name}",
         responses=ERRORS,
         name=f"{'permit' if permit else 'application'}_{name.replace('-', '_')}",

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hdab.applications.models import Application
+from hdab.applications.routes import CaseOut
 from hdab.applications.signing import verify
 from hdab.core import runtime
 from hdab.core.models import OutboxMessage
@@ -48,6 +49,7 @@ def test_submitting_an_incomplete_draft_lists_what_to_fix(client: TestClient, pe
 
 def test_a_case_walks_from_draft_to_a_signed_permit(client: TestClient, people: People) -> None:
     view = to_permit(client, people)
+    CaseOut.model_validate(view)  # the answer keeps to the schema OpenAPI publishes
     assert view["status"] == "DECISION_ISSUED" and view["decision"] == "POSITIVE"
     assert view["permit_status"] == "GRANTED"
     permit_id = view["permit_id"]
@@ -315,6 +317,8 @@ def test_every_command_route_is_documented_with_its_body(client: TestClient) -> 
         "application/json"
     ]
     assert "EstimateFee" in str(body)
+    answer = paths["/api/applications/{case_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert "CaseOut" in str(answer)
     assert {
         "/api/applications",
         "/api/applications/{case_id}",

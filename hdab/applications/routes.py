@@ -223,7 +223,10 @@ def inbox(session: DB, page: Annotated[Paging, Depends(paging)]) -> dict[str, An
 
 
 @router.get(
-    "/api/applications/{case_id}", summary="A case: status, deadlines, events, permit", responses=ERRORS
+    "/api/applications/{case_id}",
+    summary="A case: status, deadlines, events, permit",
+    responses=ERRORS,
+    response_model=CaseOut,
 )
 def get_application(case_id: str, principal: Caller, session: DB) -> JSONResponse:
     return _view(session, principal, service.visible(session, principal, case_id))

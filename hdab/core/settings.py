@@ -93,6 +93,15 @@ class Settings(BaseSettings):
         " empty: notifications are shown in the app only",
     )
     mail_from: str = Field("hdab@localhost", description="the From address of notification mail")
+    registry_dir: Path | None = Field(
+        None, description="the registries' source tables (Parquet); default {HDAB_DATA_DIR}/registry"
+    )
+    spe_root: Path | None = Field(
+        None, description="the secure analysis room deliveries go into; default {HDAB_DATA_DIR}/spe"
+    )
+    min_k: int = Field(
+        5, ge=2, le=100, description="smallest group size released: k-anonymity and table cells"
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -100,6 +109,10 @@ class Settings(BaseSettings):
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir}/hdab.db")
         if self.shapes_dir is None:
             object.__setattr__(self, "shapes_dir", self.data_dir / "shapes")
+        if self.registry_dir is None:
+            object.__setattr__(self, "registry_dir", self.data_dir / "registry")
+        if self.spe_root is None:
+            object.__setattr__(self, "spe_root", self.data_dir / "spe")
         if self.permit_signing_key_file is None:
             object.__setattr__(
                 self, "permit_signing_key_file", self.data_dir / "permit-signing" / "keys.json"

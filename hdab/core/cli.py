@@ -282,7 +282,7 @@ def _add_domain_commands() -> None:
 
     for module in domains.import_all("cli"):
         for group in getattr(module, "groups", [getattr(module, "group", None)]):
-            if isinstance(group, click.Group):
+            if isinstance(group, click.Command):
                 cli.add_command(group)
 
 

@@ -1,0 +1,1 @@
+"""The extract pipeline: pure transformations from a permit's plan to a delivered extract."""

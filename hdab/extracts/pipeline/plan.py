@@ -1,0 +1,85 @@
+"""From a permit version (and the versions before it) to an extract plan: pure, no I/O.
+
+The plan says exactly what the extract holds: per dataset the permitted columns, the rows (period,
+cohort), the as-of time (the permit's first approval; a dataset added by an amendment is read as of
+that amendment's approval, Art. 71: opt-outs recorded before it count), anonymised or
+pseudonymised, the generalisations and the quasi-identifiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from hdab.applications.api import PermitVersion
+from hdab.extracts.pipeline.sources import DIRECT_IDENTIFIERS, SOURCES
+
+
+class PlanError(ValueError):
+    """The permit asks for something the pipeline cannot make; the message says what."""
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    dataset: str
+    columns: tuple[str, ...]
+    time_column: str
+    period_start: date | None
+    period_end: date | None
+    cohort: tuple[tuple[str, tuple[str, ...]], ...]
+    generalisations: tuple[str, ...]
+    quasi_identifiers: tuple[str, ...]
+    pseudonymised: bool
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class ExtractPlan:
+    permit_id: str
+    version: int
+    tables: tuple[TablePlan, ...]
+    min_k: int
+    format: str
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for table in data["tables"]:
+            table["as_of"] = table["as_of"].isoformat()
+            for key in ("period_start", "period_end"):
+                table[key] = table[key].isoformat() if table[key] else None
+        return data
+
+
+def plan_for_permit(versions: Sequence[PermitVersion], min_k: int) -> ExtractPlan:
+    """The plan for the last of ``versions`` (all versions of one permit, in order)."""
+    if not versions:
+        raise PlanError("a permit without versions has nothing to extract")
+    current = versions[-1]
+    first_seen: dict[str, datetime] = {}
+    for version in versions:
+        for request in version.specification.datasets:
+            first_seen.setdefault(request.dataset, version.approved_at)
+    tables = []
+    for request in current.specification.datasets:
+        source = SOURCES.get(request.dataset)
+        if source is None:
+            raise PlanError(f"there is no source table for dataset {request.dataset!r} yet")
+        columns = tuple(dict.fromkeys(c for c in request.variables if c not in DIRECT_IDENTIFIERS))
+        quasi = tuple(q for q in request.quasi_identifiers if q in columns)
+        tables.append(
+            TablePlan(
+                dataset=request.dataset,
+                columns=columns,
+                time_column=source.time_column,
+                period_start=request.period.start if request.period else None,
+                period_end=request.period.end if request.period else None,
+                cohort=tuple((c.variable, tuple(c.prefixes)) for c in request.cohort),
+                generalisations=tuple(g.value for g in request.generalisations),
+                quasi_identifiers=quasi,
+                pseudonymised=request.pseudonymised,
+                as_of=first_seen[request.dataset],
+            )
+        )
+    return ExtractPlan(current.permit_id, current.version, tuple(tables), min_k, current.specification.format)

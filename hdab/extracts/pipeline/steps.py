@@ -1,0 +1,230 @@
+"""The steps of an extract, each a pure transformation over DuckDB tables.
+
+Why DuckDB: the work is relational (an as-of selection over record versions, anti-joins against
+the opt-out registry, group counts for k-anonymity) and must stream a year of NPR (16 million
+rows) from Parquet to Parquet in bounded memory. DuckDB reads and writes Parquet natively,
+runs the keyed hashes vectorised in SQL (HMAC-SHA-256 from its sha256 function), spills to disk
+under a memory limit, and the same SQL would run on a distributed SQL engine later.
+
+Each step reads the previous step's table and creates its own, and returns its counts. The person
+column is dropped by ``pseudonymise``; nothing after it sees an identifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from hdab.extracts.pipeline.plan import TablePlan
+from hdab.extracts.pipeline.sources import SOURCES
+
+PSEUDONYM_COLUMN = "pseudonym"
+MAX_SUPPRESSED_SHARE = 0.05  # more than this suppressed to reach k: a human decides
+
+
+def permit_key(master: str, permit_id: str) -> bytes:
+    """The permit's own pseudonym key: HKDF-SHA-256 from the master secret and the permit's id.
+
+    One permit, one key: a person has the same pseudonym in NPR and KPR and in every delivery of
+    that permit, and unlinkable pseudonyms across permits. The key lives only in memory here.
+    """
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"hdab-pseudonym-v1", info=permit_id.encode("utf-8")
+    ).derive(master.encode("utf-8"))
+
+
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+def hmac_sql(column: str) -> str:
+    """HMAC-SHA-256 of a text column as lower-case hex, given ``$ipad``/``$opad`` parameters (RFC 2104)."""
+    return f"sha256($opad::BLOB || unhex(sha256($ipad::BLOB || encode({column}))))"
+
+
+def hmac_python(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class StepResult:
+    rows_in: int
+    rows_out: int
+    details: dict[str, Any]
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    return int(row[0]) if row else 0
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quote(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a column name: {name!r}")
+    return f'"{name}"'
+
+
+def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, out: str) -> StepResult:
+    """The permitted columns of the permitted rows, as the registry knew them at the as-of time."""
+    source = SOURCES[plan.dataset]
+    files = source.files(registry)
+    columns = ", ".join(_quote(c) for c in plan.columns)
+    where = ["recorded_at <= $as_of"]
+    params: dict[str, Any] = {"as_of": plan.as_of, "files": files}
+    period = []
+    if plan.period_start is not None:
+        period.append(f"{_quote(plan.time_column)} >= $start")
+        params["start"] = plan.period_start
+    if plan.period_end is not None:
+        period.append(f"{_quote(plan.time_column)} < $end")
+        params["end"] = plan.period_end + timedelta(days=1)
+    for i, (variable, prefixes) in enumerate(plan.cohort):
+        alternatives = []
+        for j, prefix in enumerate(prefixes):
+            params[f"p{i}_{j}"] = prefix
+            alternatives.append(f"starts_with(CAST({_quote(variable)} AS VARCHAR), $p{i}_{j})")
+        period.append("(" + " OR ".join(alternatives) + ")")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE "{out}" AS
+        SELECT record_id, {_quote(source.person_column)} AS _person, {columns}
+        FROM read_parquet($files)
+        WHERE {" AND ".join(where)}
+        QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
+            {"AND " + " AND ".join(period) if period else ""}
+        """,
+        params,
+    )
+    total = con.execute("SELECT count(*) FROM read_parquet($files)", {"files": files}).fetchone()
+    return StepResult(int(total[0]) if total else 0, _count(con, out), {"as_of": plan.as_of.isoformat()})
+
+
+def optout_filter(
+    con: duckdb.DuckDBPyConnection, source: str, out: str, opted_out: frozenset[str], optout_key: bytes
+) -> StepResult:
+    """Drop everyone opted out at the as-of time (their keyed hashes are ``opted_out``)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _optouts (person VARCHAR PRIMARY KEY)")
+    if opted_out:
+        con.executemany("INSERT INTO _optouts VALUES (?)", [[p] for p in sorted(opted_out)])
+    ipad, opad = _pads(optout_key)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE "{out}" AS
+        SELECT s.* FROM "{source}" s
+        WHERE {hmac_sql("s._person")} NOT IN (SELECT person FROM _optouts)
+        """,
+        {"ipad": ipad, "opad": opad},
+    )
+    removed = con.execute(
+        f"""SELECT count(DISTINCT _person) FROM "{source}"
+        WHERE _person NOT IN (SELECT _person FROM "{out}")"""
+    ).fetchone()
+    rows_in = _count(con, source)
+    return StepResult(rows_in, _count(con, out), {"persons_removed": int(removed[0]) if removed else 0})
+
+
+def pseudonymise(
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, source: str, out: str, key: bytes
+) -> StepResult:
+    """Replace the person by the permit's pseudonym (pseudonymised) or by nothing (anonymised)."""
+    columns = ", ".join(_quote(c) for c in plan.columns)
+    ipad, opad = _pads(key)
+    pseudonym = f"left({hmac_sql('_person')}, 32) AS {PSEUDONYM_COLUMN}, " if plan.pseudonymised else ""
+    con.execute(
+        f'CREATE OR REPLACE TABLE "{out}" AS SELECT record_id, {pseudonym}{columns} FROM "{source}"',
+        {"ipad": ipad, "opad": opad} if plan.pseudonymised else {},
+    )
+    return StepResult(_count(con, source), _count(con, out), {"pseudonymised": plan.pseudonymised})
+
+
+def generalise(con: duckdb.DuckDBPyConnection, plan: TablePlan, source: str, out: str) -> StepResult:
+    """Coarsen quasi-identifiers as the permit says: dates to month, municipality to county."""
+    source_info = SOURCES[plan.dataset]
+    select = []
+    for column in plan.columns:
+        q = _quote(column)
+        if "dates_to_month" in plan.generalisations and column in source_info.date_columns:
+            select.append(f"strftime({q}, '%Y-%m') AS {q}")
+        elif "municipality_to_county" in plan.generalisations and column in ("kommunenummer", "bydel"):
+            select.append(f"left(CAST({q} AS VARCHAR), 2) AS {q}")
+        else:
+            select.append(q)
+    if plan.pseudonymised:
+        select.insert(0, PSEUDONYM_COLUMN)
+    con.execute(f'CREATE OR REPLACE TABLE "{out}" AS SELECT record_id, {", ".join(select)} FROM "{source}"')
+    return StepResult(_count(con, source), _count(con, out), {"generalisations": list(plan.generalisations)})
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    k: int | None  # smallest group over the quasi-identifiers after suppression; None: nothing to check
+    suppressed: int
+    held: bool
+    reason: str | None
+
+
+def disclosure_check(
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, source: str, out: str, min_k: int
+) -> tuple[StepResult, Disclosure]:
+    """Anonymised microdata must be k-anonymous over the quasi-identifiers: suppress rows of small groups.
+
+    When more than 5 % of the rows would go, the job is held for a caseworker instead.
+    """
+    quasi = [_quote(q) for q in plan.quasi_identifiers]
+    rows_in = _count(con, source)
+    if plan.pseudonymised or not quasi:
+        con.execute(f'CREATE OR REPLACE TABLE "{out}" AS SELECT * FROM "{source}"')
+        return StepResult(rows_in, rows_in, {"k": None}), Disclosure(None, 0, False, None)
+    keys = ", ".join(quasi)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE "{out}" AS
+        SELECT * EXCLUDE (_group) FROM (
+            SELECT *, count(*) OVER (PARTITION BY {keys}) AS _group FROM "{source}"
+        ) WHERE _group >= {int(min_k)}
+        """
+    )
+    rows_out = _count(con, out)
+    suppressed = rows_in - rows_out
+    smallest = con.execute(
+        f'SELECT min(n) FROM (SELECT count(*) AS n FROM "{out}" GROUP BY {keys})'
+    ).fetchone()
+    k = int(smallest[0]) if smallest and smallest[0] is not None else None
+    held = rows_in > 0 and suppressed / rows_in > MAX_SUPPRESSED_SHARE
+    reason = (
+        f"reaching k={min_k} over {', '.join(plan.quasi_identifiers)} would suppress {suppressed} of "
+        f"{rows_in} rows (more than {MAX_SUPPRESSED_SHARE:.0%})"
+        if held
+        else None
+    )
+    details = {
+        "k": k,
+        "min_k": min_k,
+        "suppressed": suppressed,
+        "quasi_identifiers": list(plan.quasi_identifiers),
+    }
+    return StepResult(rows_in, rows_out, details), Disclosure(k, suppressed, held, reason)
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> StepResult:
+    """Write the table in a fixed order (by source record), so the same input gives the same bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"""COPY (SELECT * EXCLUDE (record_id) FROM "{source}" ORDER BY record_id)
+        TO {_literal(str(path))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"""
+    )
+    rows = _count(con, source)
+    return StepResult(rows, rows, {"file": path.name})

@@ -1,4 +1,4 @@
-"""The pipeline over a synthetic year: minimised, opt-outs out, pseudonymised per permit, k checked, delivered whole."""
+"""The pipeline over a synthetic year: minimised, opt-outs out, per-permit pseudonyms, k checked, delivered."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def test_a_risk_the_step_cannot_resolve_holds_the_job_and_delivers_nothing(
     }
     outcome = run(registry, tmp_path, [risky], min_k=5)
     assert outcome.delivery is None and outcome.held and "would suppress" in outcome.held
-    assert not [p for p in (tmp_path / "NO-HDAB-2026-AAAA").iterdir()]
+    assert not list((tmp_path / "NO-HDAB-2026-AAAA").iterdir())
 
 
 def test_the_same_plan_gives_byte_identical_files_also_after_later_corrections(

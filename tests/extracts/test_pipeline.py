@@ -1,4 +1,4 @@
-"""The pipeline over a synthetic year: minimised, opt-outs out, per-permit pseudonyms, k checked, delivered."""
+"""The pipeline over a synthetic year: minimised, opt-outs out, per-permit pseudonyms, k checked."""
 
 from __future__ import annotations
 

@@ -14,7 +14,16 @@ from hdab.applications.models import Application
 from hdab.applications.state import PermitVersion
 from hdab.core.errors import NotFound
 
-__all__ = ["PermitVersion", "StatisticsRequest", "mark_answered", "permit_version", "statistics_request"]
+__all__ = [
+    "PermitStanding",
+    "PermitVersion",
+    "StatisticsRequest",
+    "mark_answered",
+    "permit_standing",
+    "permit_version",
+    "permit_versions",
+    "statistics_request",
+]
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,30 @@ def permit_version(session: Session, permit_id: str, version: int | None = None)
     if not 1 <= version <= len(versions):
         raise NotFound(f"permit {permit_id} has no version {version}")
     return versions[version - 1]
+
+
+def permit_versions(session: Session, permit_id: str) -> tuple[PermitVersion, ...]:
+    """Every version of a permit, in order (an extract plan needs when each dataset was first approved)."""
+    return tuple(_case_of_permit(session, permit_id).state.permit_versions)
+
+
+@dataclass(frozen=True)
+class PermitStanding:
+    permit_id: str
+    status: str
+    assessor: str | None  # who assessed the case: not the one to release a held extract (four eyes)
+    authorised_subjects: tuple[str, ...]  # sign-in subjects bound to the permit's persons
+
+
+def permit_standing(session: Session, permit_id: str) -> PermitStanding:
+    loaded = _case_of_permit(session, permit_id)
+    state = loaded.state
+    return PermitStanding(
+        permit_id=permit_id,
+        status=(state.permit_status or state.status).value,
+        assessor=state.assessor,
+        authorised_subjects=tuple(sorted(loaded.members)),
+    )
 
 
 def statistics_request(session: Session, application_id: str) -> StatisticsRequest:

@@ -1,10 +1,11 @@
-"""Extracts JSON API: the opt-out registry (citizens and the external registry import)."""
+"""Extracts JSON API: the opt-out registry (citizens, the external registry import) and extract jobs."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from hdab.core import runtime
@@ -12,6 +13,7 @@ from hdab.core.auth import Principal, Role, require_roles
 from hdab.core.errors import InvalidInput, ProblemError
 from hdab.core.web import db_session
 from hdab.extracts import optout, service
+from hdab.extracts.models import ExtractJob
 
 router = APIRouter(tags=["opt-out"])
 DB = Annotated[Session, Depends(db_session, scope="function")]
@@ -66,3 +68,80 @@ def import_registry(
         raise InvalidInput("the file must be UTF-8 text") from None
     result = service.import_registry(session, principal.actor, text)
     return {"lines": result.lines, "added": result.added, "sha256": result.file_sha256}
+
+
+# --- extract jobs ---------------------------------------------------------------------------------
+
+staff = require_roles(Role.CASEWORKER, Role.ADMIN)
+Staff = Annotated[Principal, Depends(staff)]
+
+
+class RerunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    permit_id: str = Field(min_length=1, max_length=64)
+
+
+class Review(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["release", "reject"]
+    note: str = Field(min_length=1, max_length=5000)
+
+
+def job_view(session: Session, job: ExtractJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "permit_id": job.permit_id,
+        "permit_version": job.permit_version,
+        "application_id": job.application_id,
+        "plan": job.plan,
+        "held_reason": job.held_reason,
+        "review": job.review,
+        "error": job.error,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "delivery": {"id": job.delivery_id, "manifest_sha256": job.manifest_sha256}
+        if job.delivery_id
+        else None,
+        "steps": [
+            {
+                "attempt": s.attempt,
+                "dataset": s.dataset,
+                "name": s.name,
+                "rows_in": s.rows_in,
+                "rows_out": s.rows_out,
+                "seconds": s.seconds,
+                "details": s.details,
+            }
+            for s in service.job_steps(session, job.id)
+        ],
+    }
+
+
+@router.post(
+    "/api/extracts",
+    status_code=201,
+    tags=["extracts"],
+    summary="Re-run the extract of a permit's current version (deliberate re-runs only)",
+    responses={404: {"description": "no such permit"}, 409: {"description": "the permit has ended"}},
+)
+def rerun(body: RerunRequest, principal: Staff, session: DB) -> dict[str, Any]:
+    job = service.rerun(session, principal, body.permit_id)
+    return {"id": job.id, "status": job.status}
+
+
+@router.get("/api/extracts/{job_id}", tags=["extracts"], summary="An extract job: status, steps, delivery")
+def get_extract(job_id: str, principal: Staff, session: DB) -> dict[str, Any]:
+    return job_view(session, service.get_job(session, job_id))
+
+
+@router.post(
+    "/api/extracts/{job_id}/review",
+    tags=["extracts"],
+    summary="Release or reject a held extract (a caseworker other than the permit's assessor)",
+    responses={403: {"description": "you assessed the permit"}, 409: {"description": "the job is not held"}},
+)
+def review_extract(job_id: str, body: Review, principal: Staff, session: DB) -> dict[str, Any]:
+    job = service.review(session, principal, job_id, body.decision, body.note)
+    return {"id": job.id, "status": job.status}

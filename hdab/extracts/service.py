@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hdab.core import audit, clock, runtime
+from hdab.applications import api as applications
+from hdab.core import audit, clock, outbox, runtime
 from hdab.core.auth import Principal
-from hdab.core.errors import Conflict, Forbidden, InvalidInput
+from hdab.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hdab.extracts import optout
-from hdab.extracts.models import OptOutEvent
+from hdab.extracts.models import ExtractJob, ExtractStep, OptOutEvent
 
 # --- the opt-out registry (Art. 71) --------------------------------------------------------------
 
@@ -136,3 +140,146 @@ def opted_out_at(session: Session, at: datetime, recorded_by: datetime) -> froze
     )
     query = select(ranked.c.person).where(ranked.c.rank == 1, ranked.c.action == optout.Action.OPT_OUT.value)
     return frozenset(session.scalars(query))
+
+
+# --- extract jobs ---------------------------------------------------------------------------------
+
+RUN_JOB = "extracts.run_job"
+
+
+class JobStatus:
+    QUEUED = "queued"
+    RUNNING = "running"
+    HELD = "held"  # a disclosure risk the pipeline could not resolve: a caseworker decides
+    DELIVERED = "delivered"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    UNSUPPORTED = "unsupported"
+
+
+def _new_job(session: Session, *, kind: str, actor: str, dedup_key: str | None, **fields: Any) -> ExtractJob:
+    now = clock.now()
+    job = ExtractJob(
+        id=str(uuid.uuid4()),
+        kind=kind,
+        dedup_key=dedup_key,
+        status=JobStatus.QUEUED,
+        requested_by=actor,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def job_for_permit_version(session: Session, permit_id: str, version: int) -> tuple[ExtractJob, bool]:
+    """Exactly one job per permit version: a repeated ``permit.issued`` finds the first (False)."""
+    key = f"permit:{permit_id}:{version}"
+    existing = session.scalars(select(ExtractJob).where(ExtractJob.dedup_key == key)).one_or_none()
+    if existing is not None:
+        return existing, False
+    applications.permit_version(session, permit_id, version)  # refuses an unknown permit or version
+    try:
+        with session.begin_nested():
+            job = _new_job(
+                session,
+                kind="permit",
+                actor=audit.SYSTEM_ACTOR,
+                dedup_key=key,
+                permit_id=permit_id,
+                permit_version=version,
+            )
+    except IntegrityError:  # another worker created it at the same moment
+        return session.scalars(select(ExtractJob).where(ExtractJob.dedup_key == key)).one(), False
+    outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
+    audit.record(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="extract.job_created",
+        object_type="extract_job",
+        object_id=job.id,
+        details={"permit_id": permit_id, "version": version},
+    )
+    return job, True
+
+
+def job_for_statistics(session: Session, application_id: str) -> tuple[ExtractJob, bool]:
+    key = f"statistics:{application_id}"
+    existing = session.scalars(select(ExtractJob).where(ExtractJob.dedup_key == key)).one_or_none()
+    if existing is not None:
+        return existing, False
+    request = applications.statistics_request(session, application_id)
+    job = _new_job(
+        session, kind="statistics", actor=audit.SYSTEM_ACTOR, dedup_key=key, application_id=application_id
+    )
+    # The disclosure-checked statistics tables are not built yet: say so on the job, lose nothing.
+    job.status = JobStatus.UNSUPPORTED
+    job.error = f"statistics answers are not built yet ({len(request.specification.tables)} tables asked for)"
+    return job, True
+
+
+def rerun(session: Session, principal: Principal, permit_id: str) -> ExtractJob:
+    """A deliberate re-run of a permit's current version (a new delivery)."""
+    version = applications.permit_version(session, permit_id)
+    standing = applications.permit_standing(session, permit_id)
+    if standing.status in ("EXPIRED", "REVOKED"):
+        raise Conflict(f"permit {permit_id} is {standing.status}; nothing may be delivered under it")
+    job = _new_job(
+        session,
+        kind="rerun",
+        actor=principal.actor,
+        dedup_key=None,
+        permit_id=permit_id,
+        permit_version=version.version,
+    )
+    outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="extract.rerun_requested",
+        object_type="extract_job",
+        object_id=job.id,
+        details={"permit_id": permit_id, "version": version.version},
+    )
+    return job
+
+
+def get_job(session: Session, job_id: str) -> ExtractJob:
+    job = session.get(ExtractJob, job_id)
+    if job is None:
+        raise NotFound(f"no extract job {job_id}")
+    return job
+
+
+def job_steps(session: Session, job_id: str) -> list[ExtractStep]:
+    return list(
+        session.scalars(select(ExtractStep).where(ExtractStep.job_id == job_id).order_by(ExtractStep.id))
+    )
+
+
+def review(session: Session, principal: Principal, job_id: str, decision: str, note: str) -> ExtractJob:
+    """A caseworker other than the permit's assessor releases or rejects a held job (four eyes)."""
+    job = get_job(session, job_id)
+    if job.status != JobStatus.HELD:
+        raise Conflict(f"the job is {job.status}; only a held job is reviewed")
+    assert job.permit_id is not None
+    standing = applications.permit_standing(session, job.permit_id)
+    if standing.assessor == principal.actor:
+        raise Forbidden("you assessed this permit; another caseworker must review its extract (four eyes)")
+    now = clock.now()
+    job.review = {"decision": decision, "note": note, "by": principal.actor, "at": now.isoformat()}
+    job.status = JobStatus.QUEUED if decision == "release" else JobStatus.REJECTED
+    job.updated_at = now
+    if decision == "release":
+        outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=f"extract.review_{decision}",
+        object_type="extract_job",
+        object_id=job.id,
+        details={"held_reason": job.held_reason or "", "note": note},
+    )
+    return job

@@ -1,41 +1,47 @@
-"""Extracts Celery tasks: the receiving end of the hand-over from applications.
-
-The extract pipeline itself (plan, minimise, opt-out filter, pseudonymise, disclosure check,
-deliver) is not built yet; until it is, these tasks check that what was handed over can be read
-through ``applications/api.py`` and log that it is waiting, so nothing is lost silently.
-"""
+"""Extracts Celery tasks: thin, they call the service and the runner."""
 
 from __future__ import annotations
 
-import logging
+from datetime import timedelta
+from typing import Any
 
-from hdab.applications import api as applications
 from hdab.core import runtime
-from hdab.core.celery_app import celery_app
+from hdab.core.celery_app import celery_app, is_eager
+from hdab.extracts import runner, service
 
-log = logging.getLogger(__name__)
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # a job whose worker died (or whose message was lost) is started again
+    "extracts-resume": {"task": "extracts.resume", "schedule": timedelta(minutes=5)},
+}
 
 
 @celery_app.task(name="permit.issued", ignore_result=True)
 def permit_issued(permit_id: str, version: int) -> str:
+    """Exactly one job per permit version; a repeated message changes nothing."""
     with runtime.database().session() as session:
-        permit = applications.permit_version(session, permit_id, version)
-    log.info(
-        "permit %s version %d received (%d datasets); no extract pipeline yet",
-        permit_id,
-        version,
-        len(permit.specification.datasets),
-    )
-    return permit.permit_id
+        job, _created = service.job_for_permit_version(session, permit_id, version)
+        return job.id
 
 
 @celery_app.task(name="statistics_request.approved", ignore_result=True)
 def statistics_request_approved(application_id: str) -> str:
     with runtime.database().session() as session:
-        request = applications.statistics_request(session, application_id)
-    log.info(
-        "statistics request %s received (%d tables); no extract pipeline yet",
-        application_id,
-        len(request.specification.tables),
-    )
-    return request.application_id
+        job, _created = service.job_for_statistics(session, application_id)
+        return job.id
+
+
+@celery_app.task(name=service.RUN_JOB, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def run_job(job_id: str) -> str:
+    """acks_late + reject_on_worker_lost: a worker killed mid-job leaves the message to run again."""
+    return runner.run_job(runtime.database(), job_id)
+
+
+@celery_app.task(name="extracts.resume", ignore_result=True)
+def resume() -> int:
+    jobs = runner.stale(runtime.database())
+    for job_id in jobs:
+        if is_eager():  # the embedded default: no broker, the scheduler runs it here
+            runner.run_job(runtime.database(), job_id)
+        else:
+            celery_app.send_task(service.RUN_JOB, kwargs={"job_id": job_id})
+    return len(jobs)

@@ -72,16 +72,17 @@ def run_plan(
     dictionary: Dictionary,
     principals: list[str],
     memory_limit: str = "1GB",
+    max_suppressed_share: float = steps.MAX_SUPPRESSED_SHARE,
     on_step: Callable[[dict[str, Any]], None] | None = None,
 ) -> Outcome:
     permit_dir = spe_root / plan.permit_id
     permit_dir.mkdir(parents=True, exist_ok=True)
     final = permit_dir / delivery_id
+    incoming = permit_dir / f".incoming-{delivery_id}"
+    shutil.rmtree(incoming, ignore_errors=True)  # what a killed run left half-written
     if (final / "manifest.json").exists():  # delivered already: exactly once
         return Outcome(final, json.loads((final / "manifest.json").read_text(encoding="utf-8")))
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=permit_dir))
-    incoming = permit_dir / f".incoming-{delivery_id}"
-    shutil.rmtree(incoming, ignore_errors=True)
     incoming.mkdir()
     outcome = Outcome(None, {})
     files: list[dict[str, Any]] = []
@@ -130,7 +131,9 @@ def run_plan(
             started = time.perf_counter()
             record("generalise", steps.generalise(con, table, f"{prefix}_3", f"{prefix}_4"), started)
             started = time.perf_counter()
-            checked, verdict = steps.disclosure_check(con, table, f"{prefix}_4", f"{prefix}_5", plan.min_k)
+            checked, verdict = steps.disclosure_check(
+                con, table, f"{prefix}_4", f"{prefix}_5", plan.min_k, max_suppressed_share
+            )
             record("disclosure_check", checked, started)
             disclosure.append(
                 {

@@ -177,7 +177,12 @@ class Disclosure:
 
 
 def disclosure_check(
-    con: duckdb.DuckDBPyConnection, plan: TablePlan, source: str, out: str, min_k: int
+    con: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    source: str,
+    out: str,
+    min_k: int,
+    max_suppressed_share: float = MAX_SUPPRESSED_SHARE,
 ) -> tuple[StepResult, Disclosure]:
     """Anonymised microdata must be k-anonymous over the quasi-identifiers: suppress rows of small groups.
 
@@ -203,7 +208,7 @@ def disclosure_check(
         f'SELECT min(n) FROM (SELECT count(*) AS n FROM "{out}" GROUP BY {keys})'
     ).fetchone()
     k = int(smallest[0]) if smallest and smallest[0] is not None else None
-    held = rows_in > 0 and suppressed / rows_in > MAX_SUPPRESSED_SHARE
+    held = rows_in > 0 and suppressed / rows_in > max_suppressed_share
     reason = (
         f"reaching k={min_k} over {', '.join(plan.quasi_identifiers)} would suppress {suppressed} of "
         f"{rows_in} rows (more than {MAX_SUPPRESSED_SHARE:.0%})"

@@ -1,0 +1,159 @@
+"""Jobs: a permit version becomes exactly one job, runs to a delivery or is held for a second caseworker."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from hdab.catalog import service as catalog
+from hdab.core import audit, clock, runtime
+from hdab.core.app import create_app
+from hdab.core.auth import Role
+from hdab.core.celery_app import celery_app
+from hdab.core.settings import Settings
+from hdab.extracts import runner, synth
+from hdab.extracts.models import ExtractJob
+from tests.applications.factories import People, access_form
+from tests.applications.walk import create, to_permit
+from tests.support import backends
+
+PSEUDONYMISED = {
+    "dataset": "npr-somatikk",
+    "variables": ["hovedtilstand", "fodselsar", "kjonn"],
+    "period": {"start": "2025-01-01", "end": "2025-12-31"},
+    "cohort": [{"variable": "hovedtilstand", "prefixes": ["S72", "I21", "I48"]}],
+    "pseudonymised": True,
+}
+RISKY = {
+    "dataset": "npr-somatikk",
+    "variables": ["hovedtilstand", "fodselsar", "kjonn", "kommunenummer"],
+    "quasi_identifiers": ["fodselsar", "kjonn", "kommunenummer"],
+}
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("registry")
+    synth.generate(root, 4_000, 2025, 9)
+    return root
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str, registry: Path) -> Iterator[tuple[TestClient, People]]:
+    settings: Settings = backends.make_settings(
+        tmp_path / "data", database_url, registry_dir=registry, spe_root=tmp_path / "spe"
+    )
+    runtime.configure(settings)
+    with runtime.database().session() as session:
+        catalog.seed(session, settings, audit.SYSTEM_ACTOR)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client, People(settings)
+    if not settings.uses_sqlite:
+        from tests.conftest import _truncate_postgres
+
+        _truncate_postgres(runtime.database())
+    runtime.database().dispose()
+
+
+def permit_with(client: TestClient, people: People, dataset: dict[str, Any]) -> dict[str, Any]:
+    form = access_form()
+    form["specification"] = {"datasets": [dataset]}
+    if dataset.get("pseudonymised"):
+        form["pseudonymisation_justification"] = "Linkage across years needs a stable pseudonym."
+    return to_permit(client, people, create(client, people.applicant, form))
+
+
+def jobs() -> list[ExtractJob]:
+    with runtime.database().session() as session:
+        return list(session.scalars(select(ExtractJob).order_by(ExtractJob.created_at)))
+
+
+def test_an_issued_permit_becomes_one_delivered_job(app: tuple[TestClient, People]) -> None:
+    client, people = app
+    permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]
+    [job] = jobs()
+    assert job.permit_id == permit_id and job.permit_version == 1 and job.status == "delivered", job.error
+    view = client.get(f"/api/extracts/{job.id}", headers=people.caseworker).json()
+    names = [s["name"] for s in view["steps"]]
+    assert names == ["minimise", "optout_filter", "pseudonymise", "generalise", "disclosure_check", "write"]
+    assert view["steps"][0]["rows_in"] > view["steps"][0]["rows_out"] > 0
+    delivery = Path(str(job.delivery_path))
+    assert (delivery / "manifest.json").exists() and delivery.parent.name == permit_id
+    # the same message again changes nothing
+    celery_app.tasks["permit.issued"].apply(kwargs={"permit_id": permit_id, "version": 1}).get()
+    assert len(jobs()) == 1
+    assert client.get(f"/api/extracts/{job.id}", headers=people.applicant).status_code == 403
+
+
+def test_a_held_job_is_released_only_by_a_caseworker_who_did_not_assess(
+    app: tuple[TestClient, People],
+) -> None:
+    client, people = app
+    permit_with(client, people, RISKY)
+    [job] = jobs()
+    assert job.status == "held" and job.held_reason and "would suppress" in job.held_reason
+    url = f"/api/extracts/{job.id}/review"
+    # saksbehandler recorded the assessment of this permit
+    own = client.post(url, json={"decision": "release", "note": "fine"}, headers=people.caseworker)
+    assert own.status_code == 403
+    other = people.headers("saksbehandler-2", Role.CASEWORKER)
+    released = client.post(url, json={"decision": "release", "note": "suppression acceptable"}, headers=other)
+    assert released.status_code == 200
+    [job] = jobs()
+    assert job.status == "delivered" and job.review and job.review["by"].startswith("saksbehandler-2@")
+    assert client.post(url, json={"decision": "reject", "note": "x"}, headers=other).status_code == 409
+
+
+def test_a_rerun_is_a_new_delivery_and_none_after_revocation(app: tuple[TestClient, People]) -> None:
+    client, people = app
+    permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]
+    response = client.post("/api/extracts", json={"permit_id": permit_id}, headers=people.caseworker)
+    assert response.status_code == 201
+    first, second = jobs()
+    assert (
+        second.kind == "rerun"
+        and second.status == "delivered"
+        and second.delivery_path != first.delivery_path
+    )
+    client.post(f"/api/permits/{permit_id}/revoke", json={"reasons": "breach"}, headers=people.decision_maker)
+    assert (
+        client.post("/api/extracts", json={"permit_id": permit_id}, headers=people.caseworker).status_code
+        == 409
+    )
+
+
+@pytest.mark.parametrize("renamed", [True, False], ids=["killed-after-rename", "killed-while-writing"])
+def test_a_job_whose_worker_died_is_resumed_and_delivered_once(
+    app: tuple[TestClient, People], renamed: bool
+) -> None:
+    client, people = app
+    permit_with(client, people, PSEUDONYMISED)
+    [job] = jobs()
+    delivery = Path(str(job.delivery_path))
+    first_data = (delivery / "npr-somatikk.parquet").read_bytes()
+    if not renamed:
+        shutil.rmtree(delivery)
+    # simulate a worker killed mid-job: the job still says running, a half delivery lies about
+    with runtime.database().session() as session:
+        row = session.get(ExtractJob, job.id)
+        assert row is not None
+        row.status, row.delivery_path = "running", None
+    incoming = delivery.parent / f".incoming-{job.id}"
+    incoming.mkdir()
+    (incoming / "npr-somatikk.parquet").write_bytes(b"half")
+    assert runner.stale(runtime.database()) == []  # within its lease it is left alone
+    clock.advance(runner.LEASE + timedelta(minutes=1))
+    assert celery_app.tasks["extracts.resume"].apply().get() == 1
+    [job] = jobs()
+    assert job.status == "delivered" and Path(str(job.delivery_path)) == delivery
+    assert sorted(p.name for p in delivery.parent.iterdir()) == [delivery.name]  # one delivery, no leftovers
+    assert (delivery / "npr-somatikk.parquet").read_bytes() == first_data  # the same data, reproduced
+    with runtime.database().session() as session:
+        assert session.scalar(select(func.count()).select_from(ExtractJob)) == 1

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import applications, audit_chain, catalog, search
+from bench import applications, audit_chain, catalog, extract, search
 
 
 def main() -> int:
-    for benchmark in (audit_chain, catalog, search, applications):
+    for benchmark in (audit_chain, catalog, search, applications, extract):
         benchmark.main()
     return 0
 

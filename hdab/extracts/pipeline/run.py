@@ -57,6 +57,7 @@ def sha256_file(path: Path) -> str:
 def _connect(memory_limit: str, temp: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(temp)})
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -123,16 +124,22 @@ def run_plan(
                 }
             )
             started = time.perf_counter()
-            record(
-                "pseudonymise",
-                steps.pseudonymise(con, table, f"{prefix}_2", f"{prefix}_3", keys.pseudonym),
-                started,
+            pseudonymised = steps.pseudonymise(
+                con, table, f"{prefix}_2", f"{prefix}_3", keys.pseudonym, removed.rows_out, f"{prefix}_1"
             )
+            record("pseudonymise", pseudonymised, started)
             started = time.perf_counter()
-            record("generalise", steps.generalise(con, table, f"{prefix}_3", f"{prefix}_4"), started)
+            generalised = steps.generalise(con, table, f"{prefix}_3", f"{prefix}_4", pseudonymised.rows_out)
+            record("generalise", generalised, started)
             started = time.perf_counter()
             checked, verdict = steps.disclosure_check(
-                con, table, f"{prefix}_4", f"{prefix}_5", plan.min_k, max_suppressed_share
+                con,
+                table,
+                f"{prefix}_4",
+                f"{prefix}_5",
+                generalised.rows_out,
+                plan.min_k,
+                max_suppressed_share,
             )
             record("disclosure_check", checked, started)
             disclosure.append(
@@ -148,7 +155,7 @@ def run_plan(
                 return outcome
             started = time.perf_counter()
             path = incoming / f"{table.dataset}.parquet"
-            record("write", steps.write_parquet(con, f"{prefix}_5", path), started)
+            record("write", steps.write_parquet(con, f"{prefix}_5", path, checked.rows_out), started)
             columns = [
                 d[0]
                 for d in con.execute(f'SELECT * EXCLUDE (record_id) FROM "{prefix}_5" LIMIT 0').description

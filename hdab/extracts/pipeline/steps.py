@@ -81,76 +81,129 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, ou
     """The permitted columns of the permitted rows, as the registry knew them at the as-of time."""
     source = SOURCES[plan.dataset]
     files = source.files(registry)
-    columns = ", ".join(_quote(c) for c in plan.columns)
-    where = ["recorded_at <= $as_of"]
+
+    def col(name: str) -> str:
+        return f"s.{_quote(name)}"
+
     params: dict[str, Any] = {"as_of": plan.as_of, "files": files}
-    period = []
+    conditions = ["s.recorded_at <= $as_of", "s.version = coalesce(l.latest, 1)"]
     if plan.period_start is not None:
-        period.append(f"{_quote(plan.time_column)} >= $start")
+        conditions.append(f"{col(plan.time_column)} >= $start")
         params["start"] = plan.period_start
     if plan.period_end is not None:
-        period.append(f"{_quote(plan.time_column)} < $end")
+        conditions.append(f"{col(plan.time_column)} < $end")
         params["end"] = plan.period_end + timedelta(days=1)
     for i, (variable, prefixes) in enumerate(plan.cohort):
         alternatives = []
         for j, prefix in enumerate(prefixes):
             params[f"p{i}_{j}"] = prefix
-            alternatives.append(f"starts_with(CAST({_quote(variable)} AS VARCHAR), $p{i}_{j})")
-        period.append("(" + " OR ".join(alternatives) + ")")
+            alternatives.append(f"starts_with(CAST({col(variable)} AS VARCHAR), $p{i}_{j})")
+        conditions.append("(" + " OR ".join(alternatives) + ")")
+    # The latest version of each record as known at the as-of time. Corrections are few, so the
+    # records that have any are found first (a small table); every other record is its version 1.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _latest AS
+        SELECT record_id, max(version) AS latest FROM read_parquet($files)
+        WHERE version > 1 AND recorded_at <= $as_of GROUP BY record_id
+        """,
+        {"files": files, "as_of": plan.as_of},
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE "{out}" AS
-        SELECT record_id, {_quote(source.person_column)} AS _person, {columns}
-        FROM read_parquet($files)
-        WHERE {" AND ".join(where)}
-        QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
-            {"AND " + " AND ".join(period) if period else ""}
+        SELECT s.record_id, {col(source.person_column)} AS _person, {", ".join(col(c) for c in plan.columns)}
+        FROM read_parquet($files) s LEFT JOIN _latest l ON s.record_id = l.record_id
+        WHERE {" AND ".join(conditions)}
         """,
         params,
     )
+    con.execute("DROP TABLE _latest")
     total = con.execute("SELECT count(*) FROM read_parquet($files)", {"files": files}).fetchone()
     return StepResult(int(total[0]) if total else 0, _count(con, out), {"as_of": plan.as_of.isoformat()})
+
+
+def _alias(con: duckdb.DuckDBPyConnection, source: str, out: str) -> None:
+    """Pass the rows on unchanged (a step with nothing to do costs nothing)."""
+    con.execute(f'CREATE OR REPLACE VIEW "{out}" AS SELECT * FROM "{source}"')
 
 
 def optout_filter(
     con: duckdb.DuckDBPyConnection, source: str, out: str, opted_out: frozenset[str], optout_key: bytes
 ) -> StepResult:
-    """Drop everyone opted out at the as-of time (their keyed hashes are ``opted_out``)."""
+    """Drop everyone opted out at the as-of time (their keyed hashes are ``opted_out``).
+
+    The keyed hash is computed once per person (``_persons``), not once per row; the rows that
+    remain are a view, read once when the extract is written.
+    """
+    rows_in = _count(con, source)
     con.execute("CREATE OR REPLACE TEMP TABLE _optouts (person VARCHAR PRIMARY KEY)")
     if opted_out:
         con.executemany("INSERT INTO _optouts VALUES (?)", [[p] for p in sorted(opted_out)])
     ipad, opad = _pads(optout_key)
     con.execute(
+        f'CREATE OR REPLACE TEMP TABLE _persons AS SELECT DISTINCT _person FROM "{source}"',
+    )
+    con.execute(
         f"""
-        CREATE OR REPLACE TABLE "{out}" AS
-        SELECT s.* FROM "{source}" s
-        WHERE {hmac_sql("s._person")} NOT IN (SELECT person FROM _optouts)
+        CREATE OR REPLACE TEMP TABLE _removed AS
+        SELECT _person FROM _persons WHERE {hmac_sql("_person")} IN (SELECT person FROM _optouts)
         """,
         {"ipad": ipad, "opad": opad},
     )
-    removed = con.execute(
-        f"""SELECT count(DISTINCT _person) FROM "{source}"
-        WHERE _person NOT IN (SELECT _person FROM "{out}")"""
-    ).fetchone()
-    rows_in = _count(con, source)
-    return StepResult(rows_in, _count(con, out), {"persons_removed": int(removed[0]) if removed else 0})
+    removed = _count(con, "_removed")
+    if removed:
+        con.execute(
+            f'CREATE OR REPLACE VIEW "{out}" AS '
+            f'SELECT s.* FROM "{source}" s ANTI JOIN _removed USING (_person)'
+        )
+        gone = con.execute(f'SELECT count(*) FROM "{source}" SEMI JOIN _removed USING (_person)').fetchone()
+        rows_removed = int(gone[0]) if gone else 0
+    else:
+        _alias(con, source, out)
+        rows_removed = 0
+    return StepResult(rows_in, rows_in - rows_removed, {"persons_removed": removed})
 
 
 def pseudonymise(
-    con: duckdb.DuckDBPyConnection, plan: TablePlan, source: str, out: str, key: bytes
+    con: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    source: str,
+    out: str,
+    key: bytes,
+    rows_in: int,
+    minimised: str | None = None,
 ) -> StepResult:
-    """Replace the person by the permit's pseudonym (pseudonymised) or by nothing (anonymised)."""
-    columns = ", ".join(_quote(c) for c in plan.columns)
-    ipad, opad = _pads(key)
-    pseudonym = f"left({hmac_sql('_person')}, 32) AS {PSEUDONYM_COLUMN}, " if plan.pseudonymised else ""
-    con.execute(
-        f'CREATE OR REPLACE TABLE "{out}" AS SELECT record_id, {pseudonym}{columns} FROM "{source}"',
-        {"ipad": ipad, "opad": opad} if plan.pseudonymised else {},
-    )
-    return StepResult(_count(con, source), _count(con, out), {"pseudonymised": plan.pseudonymised})
+    """Replace the person by the permit's pseudonym (pseudonymised) or by nothing (anonymised).
+
+    The pseudonym is computed once per person (for the persons the opt-out filter kept) and joined
+    to the rows. Given the ``minimised`` table under the opt-out view, the join reads it directly:
+    joining only kept persons is the opt-out filter, so the rows pass through one join, not two.
+    """
+    columns = ", ".join(f"s.{_quote(c)}" for c in plan.columns)
+    if plan.pseudonymised:
+        ipad, opad = _pads(key)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _pseudonyms AS
+            SELECT _person, left({hmac_sql("_person")}, 32) AS {PSEUDONYM_COLUMN}
+            FROM _persons ANTI JOIN _removed USING (_person)
+            """,
+            {"ipad": ipad, "opad": opad},
+        )
+        con.execute(
+            f"""CREATE OR REPLACE VIEW "{out}" AS
+            SELECT s.record_id, p.{PSEUDONYM_COLUMN}, {columns}
+            FROM "{minimised or source}" s JOIN _pseudonyms p USING (_person)"""
+        )
+    else:
+        con.execute(f'CREATE OR REPLACE VIEW "{out}" AS SELECT s.record_id, {columns} FROM "{source}" s')
+    return StepResult(rows_in, rows_in, {"pseudonymised": plan.pseudonymised})
 
 
-def generalise(con: duckdb.DuckDBPyConnection, plan: TablePlan, source: str, out: str) -> StepResult:
+def generalise(
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, source: str, out: str, rows: int
+) -> StepResult:
     """Coarsen quasi-identifiers as the permit says: dates to month, municipality to county."""
     source_info = SOURCES[plan.dataset]
     select = []
@@ -164,8 +217,8 @@ def generalise(con: duckdb.DuckDBPyConnection, plan: TablePlan, source: str, out
             select.append(q)
     if plan.pseudonymised:
         select.insert(0, PSEUDONYM_COLUMN)
-    con.execute(f'CREATE OR REPLACE TABLE "{out}" AS SELECT record_id, {", ".join(select)} FROM "{source}"')
-    return StepResult(_count(con, source), _count(con, out), {"generalisations": list(plan.generalisations)})
+    con.execute(f'CREATE OR REPLACE VIEW "{out}" AS SELECT record_id, {", ".join(select)} FROM "{source}"')
+    return StepResult(rows, rows, {"generalisations": list(plan.generalisations)})
 
 
 @dataclass(frozen=True)
@@ -181,6 +234,7 @@ def disclosure_check(
     plan: TablePlan,
     source: str,
     out: str,
+    rows_in: int,
     min_k: int,
     max_suppressed_share: float = MAX_SUPPRESSED_SHARE,
 ) -> tuple[StepResult, Disclosure]:
@@ -189,9 +243,8 @@ def disclosure_check(
     When more than 5 % of the rows would go, the job is held for a caseworker instead.
     """
     quasi = [_quote(q) for q in plan.quasi_identifiers]
-    rows_in = _count(con, source)
     if plan.pseudonymised or not quasi:
-        con.execute(f'CREATE OR REPLACE TABLE "{out}" AS SELECT * FROM "{source}"')
+        _alias(con, source, out)
         return StepResult(rows_in, rows_in, {"k": None}), Disclosure(None, 0, False, None)
     keys = ", ".join(quasi)
     con.execute(
@@ -224,12 +277,11 @@ def disclosure_check(
     return StepResult(rows_in, rows_out, details), Disclosure(k, suppressed, held, reason)
 
 
-def write_parquet(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> StepResult:
+def write_parquet(con: duckdb.DuckDBPyConnection, source: str, path: Path, rows: int) -> StepResult:
     """Write the table in a fixed order (by source record), so the same input gives the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
         f"""COPY (SELECT * EXCLUDE (record_id) FROM "{source}" ORDER BY record_id)
         TO {_literal(str(path))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"""
     )
-    rows = _count(con, source)
     return StepResult(rows, rows, {"file": path.name})

@@ -30,4 +30,36 @@ def synth_command(patients: int, year: int, seed: int, out: Path | None) -> None
     )
 
 
-groups = [synth_command]
+extract_group = click.Group("extract", help="Extracts from permits into the secure analysis room.")
+
+
+@extract_group.command("run")
+@click.option("--permit", "permit_id", required=True, help="the permit whose current version to extract")
+def run_extract(permit_id: str) -> None:
+    """Run a new extract of a permit here and now, with a progress bar."""
+    from hdab.core.errors import ProblemError
+    from hdab.extracts import runner, service
+    from hdab.extracts.models import ExtractJob
+
+    database = runtime.database()
+    try:
+        with database.session() as session:
+            job_id = service.rerun(session, None, permit_id).id
+    except ProblemError as exc:
+        raise click.ClickException(exc.detail) from None
+    with database.session() as session:
+        from hdab.applications import api as applications
+
+        tables = len(applications.permit_version(session, permit_id).specification.datasets)
+    steps_per_table = 6
+    with click.progressbar(length=tables * steps_per_table, label=f"extract {job_id}") as bar:
+        status = runner.run_job(database, job_id, progress=lambda _step: bar.update(1))
+    with database.session() as session:
+        ended = session.get(ExtractJob, job_id)
+        assert ended is not None
+        click.echo(f"{status}: {ended.delivery_path or ended.held_reason or ended.error or ''}")
+    if status != "delivered":
+        raise SystemExit(1)
+
+
+groups = [synth_command, extract_group]

@@ -8,6 +8,7 @@ to the pipeline: they are never written, logged or stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -68,7 +69,7 @@ def stale(database: Database) -> list[str]:
         )
 
 
-def run_job(database: Database, job_id: str) -> str:
+def run_job(database: Database, job_id: str, progress: Callable[[dict[str, Any]], None] | None = None) -> str:
     """Run one job to its end; safe to call again (a delivered job is not delivered twice)."""
     settings = runtime.settings()
     started = clock.now()
@@ -139,6 +140,8 @@ def run_job(database: Database, job_id: str) -> str:
             )
             # a finished step is the job's sign of life (see LEASE)
             session.execute(update(ExtractJob).where(ExtractJob.id == job_id).values(updated_at=clock.now()))
+        if progress is not None:
+            progress(step)
 
     try:
         outcome: Outcome = run_plan(

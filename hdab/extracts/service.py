@@ -220,8 +220,9 @@ def job_for_statistics(session: Session, application_id: str) -> tuple[ExtractJo
     return job, True
 
 
-def rerun(session: Session, principal: Principal, permit_id: str) -> ExtractJob:
-    """A deliberate re-run of a permit's current version (a new delivery)."""
+def rerun(session: Session, principal: Principal | None, permit_id: str) -> ExtractJob:
+    """A deliberate re-run of a permit's current version (a new delivery); None: the operator's CLI."""
+    actor = principal.actor if principal is not None else "operator@cli"
     version = applications.permit_version(session, permit_id)
     standing = applications.permit_standing(session, permit_id)
     if standing.status in ("EXPIRED", "REVOKED"):
@@ -229,15 +230,16 @@ def rerun(session: Session, principal: Principal, permit_id: str) -> ExtractJob:
     job = _new_job(
         session,
         kind="rerun",
-        actor=principal.actor,
+        actor=actor,
         dedup_key=None,
         permit_id=permit_id,
         permit_version=version.version,
     )
-    outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
+    if principal is not None:
+        outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
     audit.record(
         session,
-        actor=principal.actor,
+        actor=actor,
         action="extract.rerun_requested",
         object_type="extract_job",
         object_id=job.id,

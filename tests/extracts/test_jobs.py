@@ -90,6 +90,8 @@ def test_an_issued_permit_becomes_one_delivered_job(app: tuple[TestClient, Peopl
     celery_app.tasks["permit.issued"].apply(kwargs={"permit_id": permit_id, "version": 1}).get()
     assert len(jobs()) == 1
     assert client.get(f"/api/extracts/{job.id}", headers=people.applicant).status_code == 403
+    page = client.get(f"/extracts/{job.id}", headers=people.caseworker)
+    assert page.status_code == 200 and "delivered" in page.text and "pseudonymise" in page.text
 
 
 def test_a_held_job_is_released_only_by_a_caseworker_who_did_not_assess(
@@ -157,3 +159,26 @@ def test_a_job_whose_worker_died_is_resumed_and_delivered_once(
     assert (delivery / "npr-somatikk.parquet").read_bytes() == first_data  # the same data, reproduced
     with runtime.database().session() as session:
         assert session.scalar(select(func.count()).select_from(ExtractJob)) == 1
+
+
+def test_the_operator_runs_an_extract_from_the_command_line(app: tuple[TestClient, People]) -> None:
+    from click.testing import CliRunner
+
+    from hdab.core.cli import cli
+
+    client, people = app
+    permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]
+    settings = runtime.settings()
+    env = {
+        "HDAB_ENV": "test",
+        "HDAB_DATA_DIR": str(settings.data_dir),
+        "HDAB_DATABASE_URL": settings.database_url,
+        "HDAB_REGISTRY_DIR": str(settings.registry_dir),
+        "HDAB_SPE_ROOT": str(settings.spe_root),
+    }
+    result = CliRunner().invoke(cli, ["extract", "run", "--permit", permit_id], env=env)
+    assert result.exit_code == 0, result.output
+    assert "delivered" in result.output and "extract " in result.output
+    assert [j.kind for j in jobs()] == ["permit", "rerun"] and all(j.status == "delivered" for j in jobs())
+    unknown = CliRunner().invoke(cli, ["extract", "run", "--permit", "NO-SUCH"], env=env)
+    assert unknown.exit_code != 0 and "no permit" in unknown.output

@@ -86,7 +86,11 @@ def run_job(database: Database, job_id: str, progress: Callable[[dict[str, Any]]
             _end(session, job, JobStatus.FAILED, error=f"the permit is {standing.status}")
             return job.status
         versions = applications.permit_versions(session, job.permit_id)[: job.permit_version]
-        plan = planning.plan_for_permit(versions, settings.min_k)
+        try:
+            plan = planning.plan_for_permit(versions, settings.min_k)
+        except planning.PlanError as exc:
+            _end(session, job, JobStatus.FAILED, error=str(exc))
+            return job.status
         attempt = 1 + (
             session.scalar(
                 select(ExtractStep.attempt)

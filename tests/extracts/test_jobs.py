@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
@@ -182,3 +183,40 @@ def test_the_operator_runs_an_extract_from_the_command_line(app: tuple[TestClien
     assert [j.kind for j in jobs()] == ["permit", "rerun"] and all(j.status == "delivered" for j in jobs())
     unknown = CliRunner().invoke(cli, ["extract", "run", "--permit", "NO-SUCH"], env=env)
     assert unknown.exit_code != 0 and "no permit" in unknown.output
+
+
+def test_a_permit_the_pipeline_cannot_make_ends_the_job(app: tuple[TestClient, People]) -> None:
+    client, people = app
+    permit_with(client, people, {"dataset": "npr-phv", "variables": ["hovedtilstand"]})
+    [job] = jobs()
+    assert job.status == "failed" and job.error and "no source table for dataset 'npr-phv'" in job.error
+
+
+def test_no_key_and_no_identifier_in_the_database_or_the_logs(
+    app: tuple[TestClient, People], caplog: pytest.LogCaptureFixture, registry: Path
+) -> None:
+    import pyarrow.parquet as pq
+    from sqlalchemy import inspect, text
+
+    from hdab.extracts.pipeline import steps
+
+    client, people = app
+    with caplog.at_level(logging.DEBUG):
+        permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]
+    settings = runtime.settings()
+    secrets = [
+        settings.pseudonym_master_key,
+        settings.optout_hash_key,
+        steps.permit_key(settings.pseudonym_master_key, permit_id).hex(),
+    ]
+    persons = pq.read_table(registry / "npr-somatikk" / "2025.parquet", columns=["fodselsnummer"])
+    some = persons["fodselsnummer"].unique().to_pylist()[:200]
+    engine = runtime.database().engine
+    with engine.connect() as connection:
+        dump = " ".join(
+            str(connection.execute(text(f'SELECT * FROM "{table}"')).all())
+            for table in inspect(engine).get_table_names()
+        )
+    for where, content in (("database", dump), ("logs", caplog.text)):
+        assert not any(secret in content for secret in secrets), where
+        assert not any(number in content for number in some), where

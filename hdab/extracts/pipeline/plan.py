@@ -67,6 +67,10 @@ def plan_for_permit(versions: Sequence[PermitVersion], min_k: int) -> ExtractPla
         if source is None:
             raise PlanError(f"there is no source table for dataset {request.dataset!r} yet")
         columns = tuple(dict.fromkeys(c for c in request.variables if c not in DIRECT_IDENTIFIERS))
+        if not columns:
+            raise PlanError(
+                f"dataset {request.dataset!r}: only direct identifiers were asked for, and they never leave"
+            )
         quasi = tuple(q for q in request.quasi_identifiers if q in columns)
         tables.append(
             TablePlan(

@@ -12,6 +12,7 @@ from hdab.applications import handlers, service
 from hdab.applications.domain import CaseType, DataSpecification, Decision
 from hdab.applications.models import Application
 from hdab.applications.state import PermitVersion
+from hdab.core.auth import Principal
 from hdab.core.errors import NotFound
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "PermitVersion",
     "StatisticsRequest",
     "mark_answered",
+    "may_see_case",
     "permit_standing",
     "permit_version",
     "permit_versions",
@@ -91,6 +93,14 @@ def statistics_request(session: Session, application_id: str) -> StatisticsReque
         approved_at=state.decided_at,
         applicant_organisation=state.form.applicant.organisation,
     )
+
+
+def may_see_case(session: Session, principal: Principal, application_id: str) -> bool:
+    """Whether the caller may see the case (its owner, a bound member, or the access body's staff)."""
+    try:
+        return service.may_see(principal, service.load(session, application_id))
+    except NotFound:
+        return False
 
 
 def mark_answered(session: Session, application_id: str) -> None:

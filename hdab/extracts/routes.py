@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from hdab.core import runtime
-from hdab.core.auth import Principal, Role, require_roles
-from hdab.core.errors import InvalidInput, ProblemError
+from hdab.core import audit, runtime
+from hdab.core.auth import Principal, Role, current_principal, require_roles
+from hdab.core.errors import InvalidInput, NotFound, ProblemError
 from hdab.core.web import db_session
 from hdab.extracts import optout, service
 from hdab.extracts.models import ExtractJob
@@ -145,3 +146,27 @@ def get_extract(job_id: str, principal: Staff, session: DB) -> dict[str, Any]:
 def review_extract(job_id: str, body: Review, principal: Staff, session: DB) -> dict[str, Any]:
     job = service.review(session, principal, job_id, body.decision, body.note)
     return {"id": job.id, "status": job.status}
+
+
+@router.get(
+    "/api/statistics/{application_id}/answer",
+    tags=["extracts"],
+    summary="The disclosure-checked tables answering an approved statistics request (Art. 69)",
+    responses={404: {"description": "no answer yet, or not a request you may see"}},
+)
+def statistics_answer(
+    application_id: str, principal: Annotated[Principal, Depends(current_principal)], session: DB
+) -> Any:
+    from hdab.applications import api as applications
+
+    if not applications.may_see_case(session, principal, application_id):
+        raise NotFound("no answer for that request")
+    answer = service.statistics_answer(session, application_id)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="statistics.answer_read",
+        object_type="application",
+        object_id=application_id,
+    )
+    return JSONResponse(answer)

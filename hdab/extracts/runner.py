@@ -7,11 +7,15 @@ to the pipeline: they are never written, logged or stored.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import duckdb
 from sqlalchemy import CursorResult, or_, select, update
 
 from hdab.applications import api as applications
@@ -21,7 +25,7 @@ from hdab.core.db import Database
 from hdab.extracts import service
 from hdab.extracts.models import ExtractJob, ExtractStep
 from hdab.extracts.pipeline import plan as planning
-from hdab.extracts.pipeline import steps
+from hdab.extracts.pipeline import statistics, steps
 from hdab.extracts.pipeline.run import Keys, Outcome, run_plan, sha256_file
 from hdab.extracts.service import JobStatus
 
@@ -79,6 +83,8 @@ def run_job(database: Database, job_id: str, progress: Callable[[dict[str, Any]]
             return job.status if job is not None else "missing"
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
+        if job is not None and job.kind == "statistics":
+            return run_statistics(database, job_id, started)
         if job is None or job.permit_id is None or job.permit_version is None:
             return job.status if job is not None else "missing"
         standing = applications.permit_standing(session, job.permit_id)
@@ -197,3 +203,84 @@ def _end(session: Any, job: ExtractJob, status: str, error: str | None = None) -
         object_id=job.id,
         details={"permit_id": job.permit_id or "", "version": job.permit_version or 0},
     )
+
+
+def run_statistics(database: Database, job_id: str, started: datetime) -> str:
+    """Count the tables of an approved statistics request, suppress, deliver them and mark it answered."""
+    settings = runtime.settings()
+    with database.session() as session:
+        job = session.get(ExtractJob, job_id)
+        assert job is not None and job.application_id is not None
+        request = applications.statistics_request(session, job.application_id)
+        try:
+            specs = statistics.specs_from_request(request.specification.tables)
+        except ValueError as exc:
+            _end(session, job, JobStatus.FAILED, error=str(exc))
+            return job.status
+        opted_out = service.opted_out_at(session, request.approved_at, started)
+        state = service.registry_state(session, started)
+        application_id = job.application_id
+    root = (settings.spe_root or settings.data_dir / "spe") / "statistics" / application_id
+    final = root / job_id
+    try:
+        con = duckdb.connect(config={"memory_limit": "1GB"})
+        con.execute("SET enable_progress_bar = false")
+        tables = [
+            statistics.count_table(
+                con,
+                spec,
+                settings.registry_dir or settings.data_dir / "registry",
+                request.approved_at,
+                opted_out,
+                settings.optout_hash_key.encode(),
+                settings.min_k,
+            )
+            for spec in specs
+        ]
+        con.close()
+        answer = {
+            "application_id": application_id,
+            "as_of": request.approved_at.isoformat(),
+            "min_k": settings.min_k,
+            "optout_receipt": {
+                "opt_outs_effective_by": request.approved_at.isoformat(),
+                "registry_events": state.events,
+                "registry_last_event_id": state.last_event_id,
+            },
+            "tables": [
+                {
+                    "title": t.spec.title,
+                    "dataset": t.spec.dataset,
+                    "dimensions": list(t.spec.dimensions),
+                    "measure": t.spec.measure,
+                    "period": [t.spec.period_start.isoformat(), t.spec.period_end.isoformat()],
+                    "primary_suppressed": t.primary,
+                    "secondary_suppressed": t.secondary,
+                    "rows": t.rows(),
+                }
+                for t in tables
+            ],
+        }
+        if not (final / "answer.json").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            incoming = root / f".incoming-{job_id}"
+            shutil.rmtree(incoming, ignore_errors=True)
+            incoming.mkdir()
+            (incoming / "answer.json").write_text(
+                json.dumps(answer, ensure_ascii=False, indent=2), encoding="utf-8"
+            )
+            os.replace(incoming, final)
+    except Exception as exc:
+        with database.session() as session:
+            job = session.get(ExtractJob, job_id)
+            assert job is not None
+            _end(session, job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+        return JobStatus.FAILED
+    with database.session() as session:
+        job = session.get(ExtractJob, job_id)
+        assert job is not None
+        job.delivery_id, job.delivery_path = job_id, str(final)
+        job.manifest_sha256 = sha256_file(final / "answer.json")
+        _end(session, job, JobStatus.DELIVERED)
+        applications.mark_answered(session, application_id)
+        return job.status

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -210,13 +212,19 @@ def job_for_statistics(session: Session, application_id: str) -> tuple[ExtractJo
     existing = session.scalars(select(ExtractJob).where(ExtractJob.dedup_key == key)).one_or_none()
     if existing is not None:
         return existing, False
-    request = applications.statistics_request(session, application_id)
+    applications.statistics_request(session, application_id)  # refuses what is not an approved request
     job = _new_job(
         session, kind="statistics", actor=audit.SYSTEM_ACTOR, dedup_key=key, application_id=application_id
     )
-    # The disclosure-checked statistics tables are not built yet: say so on the job, lose nothing.
-    job.status = JobStatus.UNSUPPORTED
-    job.error = f"statistics answers are not built yet ({len(request.specification.tables)} tables asked for)"
+    outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
+    audit.record(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="extract.job_created",
+        object_type="extract_job",
+        object_id=job.id,
+        details={"application_id": application_id},
+    )
     return job, True
 
 
@@ -285,3 +293,17 @@ def review(session: Session, principal: Principal, job_id: str, decision: str, n
         details={"held_reason": job.held_reason or "", "note": note},
     )
     return job
+
+
+def statistics_answer(session: Session, application_id: str) -> Any:
+    """The delivered answer of a statistics request (the tables as suppressed, never the true counts)."""
+    job = session.scalars(
+        select(ExtractJob).where(
+            ExtractJob.application_id == application_id,
+            ExtractJob.kind == "statistics",
+            ExtractJob.status == JobStatus.DELIVERED,
+        )
+    ).first()
+    if job is None or job.delivery_path is None:
+        raise NotFound("the request has not been answered yet")
+    return json.loads((Path(job.delivery_path) / "answer.json").read_text(encoding="utf-8"))

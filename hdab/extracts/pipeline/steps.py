@@ -41,7 +41,7 @@ def permit_key(master: str, permit_id: str) -> bytes:
     ).derive(master.encode("utf-8"))
 
 
-def _pads(key: bytes) -> tuple[bytes, bytes]:
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
     return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
@@ -71,7 +71,7 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _quote(name: str) -> str:
+def quote_name(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise ValueError(f"not a column name: {name!r}")
     return f'"{name}"'
@@ -83,7 +83,7 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, ou
     files = source.files(registry)
 
     def col(name: str) -> str:
-        return f"s.{_quote(name)}"
+        return f"s.{quote_name(name)}"
 
     params: dict[str, Any] = {"as_of": plan.as_of, "files": files}
     conditions = ["s.recorded_at <= $as_of", "s.version = coalesce(l.latest, 1)"]
@@ -140,7 +140,7 @@ def optout_filter(
     con.execute("CREATE OR REPLACE TEMP TABLE _optouts (person VARCHAR PRIMARY KEY)")
     if opted_out:
         con.executemany("INSERT INTO _optouts VALUES (?)", [[p] for p in sorted(opted_out)])
-    ipad, opad = _pads(optout_key)
+    ipad, opad = hmac_pads(optout_key)
     con.execute(
         f'CREATE OR REPLACE TEMP TABLE _persons AS SELECT DISTINCT _person FROM "{source}"',
     )
@@ -180,9 +180,9 @@ def pseudonymise(
     to the rows. Given the ``minimised`` table under the opt-out view, the join reads it directly:
     joining only kept persons is the opt-out filter, so the rows pass through one join, not two.
     """
-    columns = ", ".join(f"s.{_quote(c)}" for c in plan.columns)
+    columns = ", ".join(f"s.{quote_name(c)}" for c in plan.columns)
     if plan.pseudonymised:
-        ipad, opad = _pads(key)
+        ipad, opad = hmac_pads(key)
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _pseudonyms AS
@@ -208,7 +208,7 @@ def generalise(
     source_info = SOURCES[plan.dataset]
     select = []
     for column in plan.columns:
-        q = _quote(column)
+        q = quote_name(column)
         if "dates_to_month" in plan.generalisations and column in source_info.date_columns:
             select.append(f"strftime({q}, '%Y-%m') AS {q}")
         elif "municipality_to_county" in plan.generalisations and column in ("kommunenummer", "bydel"):
@@ -242,7 +242,7 @@ def disclosure_check(
 
     When more than 5 % of the rows would go, the job is held for a caseworker instead.
     """
-    quasi = [_quote(q) for q in plan.quasi_identifiers]
+    quasi = [quote_name(q) for q in plan.quasi_identifiers]
     if plan.pseudonymised or not quasi:
         _alias(con, source, out)
         return StepResult(rows_in, rows_in, {"k": None}), Disclosure(None, 0, False, None)

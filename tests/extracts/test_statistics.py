@@ -1,0 +1,126 @@
+"""Statistics answers: counts with primary and secondary suppression that no margin can undo."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hdab.extracts.pipeline.statistics import TOTAL, Cell, margins, suppress
+from tests.applications.factories import ALL_MET, People, statistics_form
+from tests.applications.walk import command, create
+from tests.extracts.test_jobs import app, jobs, registry  # noqa: F401 - fixtures shared with the job tests
+
+
+def recoverable(cells: dict[Cell, int], dimensions: int, hidden: frozenset[Cell]) -> list[Cell]:
+    """An independent check: a hidden value is recoverable when its line has it as the only hidden one."""
+    full = {**cells, **margins(cells, dimensions)}
+    found = []
+    for d in range(dimensions):
+        keys = {(*c[:d], TOTAL, *c[d + 1 :]) for c in full}
+        for key in keys:
+            line = [c for c in full if (*c[:d], TOTAL, *c[d + 1 :]) == key]
+            hidden_here = [c for c in line if c in hidden]
+            if len(hidden_here) == 1:
+                found.extend(hidden_here)
+    return found
+
+
+def test_a_small_cell_is_suppressed_with_a_partner_in_every_line() -> None:
+    cells = {("1", "2020"): 30, ("1", "2021"): 3, ("2", "2020"): 25, ("2", "2021"): 40}
+    hidden, primary, secondary = suppress(cells, 2, 5)
+    assert ("1", "2021") in hidden and primary == 1 and secondary >= 1
+    assert recoverable(cells, 2, hidden) == []
+    assert all(count >= 5 for cell, count in {**cells, **margins(cells, 2)}.items() if cell not in hidden)
+
+
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from("ABCD"), st.sampled_from("xyz")),
+        st.integers(1, 40),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(2, 10),
+)
+def test_no_published_count_is_small_and_no_suppressed_one_can_be_recovered(
+    cells: dict[Cell, int], k: int
+) -> None:
+    hidden, _, _ = suppress(cells, 2, k)
+    full = {**cells, **margins(cells, 2)}
+    assert all(count >= k for cell, count in full.items() if cell not in hidden)
+    assert recoverable(cells, 2, hidden) == []
+
+
+def test_one_dimension_with_its_total() -> None:
+    cells = {(str(i),): n for i, n in enumerate([50, 2, 60, 70])}
+    hidden, _, _ = suppress(cells, 1, 5)
+    assert ("1",) in hidden and len([c for c in hidden if c != (TOTAL,)]) >= 2
+
+
+def test_an_approved_statistics_request_is_answered_with_suppressed_tables(
+    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+) -> None:
+    client, people = app
+    form = statistics_form()
+    form["specification"]["tables"][0]["period"] = {"start": "2025-01-01", "end": "2025-12-31"}
+    case_id = create(client, people.applicant, form, kind="statistics")
+    command(client, people.applicant, case_id, "submit")
+    command(client, people.caseworker, case_id, "start-pre-screening")
+    command(client, people.caseworker, case_id, "start-processing")
+    command(client, people.caseworker, case_id, "estimate-fee", {"amount": "0"})
+    command(client, people.caseworker, case_id, "record-assessment", {"criteria": ALL_MET})
+    command(client, people.decision_maker, case_id, "approve", {})
+    [job] = jobs()
+    assert job.kind == "statistics" and job.status == "delivered", job.error
+    assert client.get(f"/api/applications/{case_id}", headers=people.applicant).json()["status"] == "ANSWERED"
+    answer = client.get(f"/api/statistics/{case_id}/answer", headers=people.applicant)
+    assert answer.status_code == 200
+    table = answer.json()["tables"][0]
+    assert table["dimensions"] == ["kjonn", "fodselsar"]
+    rows = table["rows"]
+    assert any(r["suppressed"] for r in rows) and all(r["count"] is None or r["count"] >= 5 for r in rows)
+    cells = {(r["kjonn"], r["fodselsar"]): r for r in rows}
+    hidden = frozenset(c for c, r in cells.items() if r["suppressed"])
+    # the published margins cannot reveal a suppressed cell
+    assert recoverable({c: 1 for c in cells if TOTAL not in c}, 2, hidden) == []
+    assert client.get(f"/api/statistics/{case_id}/answer", headers=people.stranger).status_code == 404
+
+
+def test_answer_counts_match_an_independent_count(
+    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    registry,  # noqa: F811 - the fixture
+) -> None:
+    import pyarrow.parquet as pq
+
+    client, people = app
+    form = statistics_form()
+    form["specification"]["tables"][0] = {
+        "title": "by sex",
+        "dimensions": [{"dataset": "npr-somatikk", "variable": "kjonn"}],
+        "measure": "records",
+        "period": {"start": "2025-01-01", "end": "2025-12-31"},
+    }
+    case_id = create(client, people.applicant, form, kind="statistics")
+    for who, name, body in [
+        (people.applicant, "submit", None),
+        (people.caseworker, "start-pre-screening", None),
+        (people.caseworker, "start-processing", None),
+        (people.caseworker, "estimate-fee", {"amount": "0"}),
+        (people.caseworker, "record-assessment", {"criteria": ALL_MET}),
+        (people.decision_maker, "approve", {}),
+    ]:
+        command(client, who, case_id, name, body)
+    rows = client.get(f"/api/statistics/{case_id}/answer", headers=people.applicant).json()["tables"][0][
+        "rows"
+    ]
+    table = pq.read_table(registry / "npr-somatikk" / "2025.parquet").to_pylist()
+    latest: dict[int, dict[str, object]] = {}
+    for row in table:
+        if row["version"] >= latest.get(row["record_id"], {"version": 0})["version"]:  # type: ignore[operator]
+            latest[row["record_id"]] = row
+    expected = Counter(str(r["kjonn"]) for r in latest.values())
+    assert {r["kjonn"]: r["count"] for r in rows if r["kjonn"] != TOTAL} == dict(expected)
+    assert next(r["count"] for r in rows if r["kjonn"] == TOTAL) == sum(expected.values())

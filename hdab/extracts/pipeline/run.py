@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -80,10 +79,12 @@ def run_plan(
     permit_dir.mkdir(parents=True, exist_ok=True)
     final = permit_dir / delivery_id
     incoming = permit_dir / f".incoming-{delivery_id}"
-    shutil.rmtree(incoming, ignore_errors=True)  # what a killed run left half-written
+    work = permit_dir / f".work-{delivery_id}"
+    for leftover in (incoming, work):  # what a killed run left half-written
+        shutil.rmtree(leftover, ignore_errors=True)
     if (final / "manifest.json").exists():  # delivered already: exactly once
         return Outcome(final, json.loads((final / "manifest.json").read_text(encoding="utf-8")))
-    work = Path(tempfile.mkdtemp(prefix=".work-", dir=permit_dir))
+    work.mkdir()
     incoming.mkdir()
     outcome = Outcome(None, {})
     files: list[dict[str, Any]] = []

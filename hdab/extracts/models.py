@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hdab.core.db import Base, UTCDateTime
@@ -38,6 +38,8 @@ class ExtractJob(Base):
     permit_version: Mapped[int | None] = mapped_column(Integer)
     application_id: Mapped[str | None] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
+    next_step: Mapped[int] = mapped_column(Integer, default=0)  # the step to run next (see run.sequence)
+    step_claimed: Mapped[bool] = mapped_column(Boolean, default=False)  # a worker is running next_step
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON())
     delivery_id: Mapped[str | None] = mapped_column(String(64))
     delivery_path: Mapped[str | None] = mapped_column(String(1000))
@@ -58,10 +60,13 @@ class ExtractStep(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("extract_jobs.id"), index=True)
     attempt: Mapped[int] = mapped_column(Integer)
+    step_index: Mapped[int] = mapped_column(Integer)
     dataset: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(40))
     rows_in: Mapped[int] = mapped_column(Integer)
     rows_out: Mapped[int] = mapped_column(Integer)
     seconds: Mapped[float] = mapped_column()
+    input_digest: Mapped[str | None] = mapped_column(String(64))
+    output_digest: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON())
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,8 +1,14 @@
-"""Running an extract job: plan it from the permit, run the pipeline, record every step, deliver once.
+"""Running an extract job step by step: one Celery task per step, each recorded, resumable, delivered once.
 
-The database is touched in short units of work (the job's status, one row per finished step), never
-across the pipeline's minutes of work. The keys are derived here, held in memory, and passed only
-to the pipeline: they are never written, logged or stored.
+A job moves through the steps of ``pipeline.run.sequence`` one task at a time. A task claims the
+job's next step with one conditional update (so two workers handed the same message never run it
+together), runs it, and in one transaction records the step (counts, timing, input and output
+digests), moves the job on and enqueues the next step through the outbox. A worker killed in the
+middle of a step leaves the step unfinished: ``extracts.resume`` gives it to another worker once
+the lease has passed, and the job goes on from that step, not from the start.
+
+The database is touched in short units of work, never across a step's work. The keys are derived
+here, held in memory, and passed only to the pipeline: never written, logged or stored.
 """
 
 from __future__ import annotations
@@ -13,51 +19,49 @@ import os
 import shutil
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import duckdb
 from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.orm import Session
 
 from hdab.applications import api as applications
 from hdab.catalog import api as catalog
-from hdab.core import audit, clock, runtime
+from hdab.core import audit, clock, outbox, runtime
 from hdab.core.db import Database
 from hdab.extracts import service
 from hdab.extracts.models import ExtractJob, ExtractStep
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps
-from hdab.extracts.pipeline.run import Keys, Outcome, run_plan, sha256_file
+from hdab.extracts.pipeline.run import Context, Keys, run_step, sequence, sha256_file, start
 from hdab.extracts.service import JobStatus
 
 log = logging.getLogger(__name__)
-ENDED = {JobStatus.DELIVERED, JobStatus.HELD, JobStatus.REJECTED, JobStatus.UNSUPPORTED, JobStatus.FAILED}
-# A running job whose last sign of life (a finished step) is older than this is taken to be dead.
+# A step running longer than this without finishing is taken to have lost its worker.
 LEASE = timedelta(minutes=30)
+Progress = Callable[[dict[str, Any]], None]
 
 
-def claim(database: Database, job_id: str) -> bool:
-    """Take the job for this process: a queued job, or a running one whose worker has died.
-
-    One conditional update decides, so two workers handed the same message never run it together.
-    """
+def claim(database: Database, job_id: str, index: int) -> bool:
+    """Take step ``index`` of the job: it is next, and nobody runs it (or its runner's lease ran out)."""
     now = clock.now()
     with database.session() as session:
         result = session.execute(
             update(ExtractJob)
             .where(
                 ExtractJob.id == job_id,
-                or_(
-                    ExtractJob.status == JobStatus.QUEUED,
-                    (ExtractJob.status == JobStatus.RUNNING) & (ExtractJob.updated_at < now - LEASE),
-                ),
+                ExtractJob.next_step == index,
+                ExtractJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+                or_(ExtractJob.step_claimed.is_(False), ExtractJob.updated_at < now - LEASE),
             )
-            .values(status=JobStatus.RUNNING, updated_at=now)
+            .values(status=JobStatus.RUNNING, step_claimed=True, updated_at=now)
         )
         return cast(CursorResult[Any], result).rowcount == 1
 
 
 def stale(database: Database) -> list[str]:
-    """Jobs to start again: queued but never started, or running with a dead worker."""
+    """Jobs to hand on again: queued but never started, or a step whose worker has died."""
     now = clock.now()
     with database.session() as session:
         return list(
@@ -73,141 +77,181 @@ def stale(database: Database) -> list[str]:
         )
 
 
-def run_job(database: Database, job_id: str, progress: Callable[[dict[str, Any]], None] | None = None) -> str:
-    """Run one job to its end; safe to call again (a delivered job is not delivered twice)."""
+def _context(database: Database, session: Session, job: ExtractJob) -> Context:
     settings = runtime.settings()
-    started = clock.now()
-    if not claim(database, job_id):
-        with database.session() as session:
-            job = session.get(ExtractJob, job_id)
-            return job.status if job is not None else "missing"
-    with database.session() as session:
-        job = session.get(ExtractJob, job_id)
-        if job is not None and job.kind == "statistics":
-            return run_statistics(database, job_id, started)
-        if job is None or job.permit_id is None or job.permit_version is None:
-            return job.status if job is not None else "missing"
-        standing = applications.permit_standing(session, job.permit_id)
-        if standing.status in ("EXPIRED", "REVOKED"):
-            _end(session, job, JobStatus.FAILED, error=f"the permit is {standing.status}")
-            return job.status
-        versions = applications.permit_versions(session, job.permit_id)[: job.permit_version]
-        try:
-            plan = planning.plan_for_permit(versions, settings.min_k)
-        except planning.PlanError as exc:
-            _end(session, job, JobStatus.FAILED, error=str(exc))
-            return job.status
-        attempt = 1 + (
-            session.scalar(
-                select(ExtractStep.attempt)
-                .where(ExtractStep.job_id == job_id)
-                .order_by(ExtractStep.attempt.desc())
-                .limit(1)
-            )
-            or 0
-        )
-        dictionary = {
-            (t.dataset, v.name): (v.title, v.datatype)
-            for t in plan.tables
-            if (found := catalog.dataset(session, t.dataset)) is not None
-            for v in found.variables
-        }
-        principals = [p.email for p in versions[-1].persons] + list(standing.authorised_subjects)
-        release = (job.review or {}).get("decision") == "release"
-        job.status, job.plan, job.updated_at = JobStatus.RUNNING, plan.to_json(), started
-        permit_id = job.permit_id
+    assert job.permit_id is not None and job.permit_version is not None
+    versions = applications.permit_versions(session, job.permit_id)[: job.permit_version]
+    plan = planning.plan_for_permit(versions, settings.min_k)
+    standing = applications.permit_standing(session, job.permit_id)
+    dictionary = {
+        (t.dataset, v.name): (v.title, v.datatype)
+        for t in plan.tables
+        if (found := catalog.dataset(session, t.dataset)) is not None
+        for v in found.variables
+    }
+    read_at = job.created_at  # the registry as it was when the job began: the same in every step
 
     def opted_out(at: datetime) -> frozenset[str]:
-        with database.session() as session:
-            return service.opted_out_at(session, at, started)
+        with database.session() as inner:
+            return service.opted_out_at(inner, at, read_at)
 
     def receipt(at: datetime) -> dict[str, Any]:
-        with database.session() as session:
-            state = service.registry_state(session, started)
+        with database.session() as inner:
+            state = service.registry_state(inner, read_at)
         return {
             "opt_outs_effective_by": at.isoformat(),
-            "registry_read_at": started.isoformat(),
+            "registry_read_at": read_at.isoformat(),
             "registry_events": state.events,
             "registry_last_event_id": state.last_event_id,
         }
 
-    def on_step(step: dict[str, Any]) -> None:
-        with database.session() as session:
-            session.add(
-                ExtractStep(
-                    job_id=job_id,
-                    attempt=attempt,
-                    dataset=step["dataset"],
-                    name=step["step"],
-                    rows_in=step["rows_in"],
-                    rows_out=step["rows_out"],
-                    seconds=step["seconds"],
-                    details={
-                        k: v for k, v in step.items() if k not in ("dataset", "step", "rows_in", "rows_out")
-                    },
-                    finished_at=clock.now(),
-                )
-            )
-            # a finished step is the job's sign of life (see LEASE)
-            session.execute(update(ExtractJob).where(ExtractJob.id == job_id).values(updated_at=clock.now()))
-        if progress is not None:
-            progress(step)
+    release = (job.review or {}).get("decision") == "release"
+    return Context(
+        plan=plan,
+        registry=settings.registry_dir or settings.data_dir / "registry",
+        spe_root=settings.spe_root or settings.data_dir / "spe",
+        delivery_id=job.id,
+        keys=Keys(
+            steps.permit_key(settings.pseudonym_master_key, job.permit_id), settings.optout_hash_key.encode()
+        ),
+        opted_out=opted_out,
+        optout_receipt=receipt,
+        dictionary=dictionary,
+        principals=[p.email for p in versions[-1].persons] + list(standing.authorised_subjects),
+        max_suppressed_share=1.0 if release else steps.MAX_SUPPRESSED_SHARE,
+        work_root=settings.data_dir / "extract-work",
+    )
 
+
+def run_next(database: Database, job_id: str, index: int | None = None, *, chain: bool = True,
+             progress: Progress | None = None) -> str:  # fmt: skip
+    """Run the job's next step (``index``, when the message names one); enqueue the one after it."""
+    with database.session() as session:
+        job = session.get(ExtractJob, job_id)
+        if job is None:
+            return "missing"
+        if job.kind == "statistics":
+            return run_statistics(database, job_id)
+        index = job.next_step if index is None else index
+    if not claim(database, job_id, index):
+        with database.session() as session:
+            current = session.get(ExtractJob, job_id)
+            return current.status if current is not None else "missing"
     try:
-        outcome: Outcome = run_plan(
-            plan,
-            registry=settings.registry_dir or settings.data_dir / "registry",
-            spe_root=settings.spe_root or settings.data_dir / "spe",
-            delivery_id=job_id,
-            keys=Keys(
-                steps.permit_key(settings.pseudonym_master_key, permit_id), settings.optout_hash_key.encode()
-            ),
-            opted_out=opted_out,
-            optout_receipt=receipt,
-            dictionary=dictionary,
-            principals=principals,
-            max_suppressed_share=1.0 if release else steps.MAX_SUPPRESSED_SHARE,
-            on_step=on_step,
-        )
-    except Exception as exc:
-        log.warning("extract job %s failed: %s", job_id, type(exc).__name__)
         with database.session() as session:
             job = session.get(ExtractJob, job_id)
-            assert job is not None
-            _end(session, job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+            assert job is not None and job.permit_id is not None
+            standing = applications.permit_standing(session, job.permit_id)
+            if standing.status in ("EXPIRED", "REVOKED"):
+                raise planning.PlanError(
+                    f"the permit is {standing.status}; nothing may be delivered under it"
+                )
+            ctx = _context(database, session, job)
+            if job.plan is None:
+                job.plan = ctx.plan.to_json()
+            previous_row = session.scalars(
+                select(ExtractStep)
+                .where(ExtractStep.job_id == job_id, ExtractStep.step_index == index - 1)
+                .order_by(ExtractStep.id.desc())
+                .limit(1)
+            ).first()
+            attempt = 1 + len(
+                session.scalars(
+                    select(ExtractStep.id).where(
+                        ExtractStep.job_id == job_id, ExtractStep.step_index == index
+                    )
+                ).all()
+            )
+            previous = (
+                {
+                    "dataset": previous_row.dataset,
+                    "rows_out": previous_row.rows_out,
+                    "output_digest": previous_row.output_digest,
+                }
+                if previous_row is not None
+                else None
+            )
+        refs = sequence(ctx.plan)
+        if index == 0:
+            start(ctx)  # a run from the beginning: nothing left over from an earlier one
+        record = run_step(ctx, refs[index], previous)
+    except Exception as exc:
+        log.warning("extract job %s failed in step %s: %s", job_id, index, type(exc).__name__)
+        with database.session() as session:
+            failed = session.get(ExtractJob, job_id)
+            assert failed is not None
+            failed.step_claimed = False
+            reason = str(exc) if isinstance(exc, planning.PlanError) else f"{type(exc).__name__}: {exc}"
+            _end(session, failed, JobStatus.FAILED, error=reason[:2000])
         return JobStatus.FAILED
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None
-        if outcome.held is not None:
-            job.held_reason = outcome.held
+        session.add(
+            ExtractStep(
+                job_id=job_id,
+                attempt=attempt,
+                step_index=index,
+                dataset=record["dataset"],
+                name=record["step"],
+                rows_in=record["rows_in"],
+                rows_out=record["rows_out"],
+                seconds=record["seconds"],
+                input_digest=record["input_digest"],
+                output_digest=record["output_digest"],
+                details={k: v for k, v in record.items() if k not in _COLUMNS},
+                finished_at=clock.now(),
+            )
+        )
+        job.step_claimed = False
+        job.updated_at = clock.now()
+        if record["held"]:
+            job.held_reason = f"{record['dataset']}: {record['held']}"
             _end(session, job, JobStatus.HELD)
-        else:
-            assert outcome.delivery is not None
+        elif record["step"] == "deliver":
+            job.next_step = index + 1
             job.delivery_id = job_id
-            job.delivery_path = str(outcome.delivery)
-            job.manifest_sha256 = sha256_file(outcome.delivery / "manifest.json")
+            job.delivery_path = record["delivery"]
+            job.manifest_sha256 = record["output_digest"]
             _end(session, job, JobStatus.DELIVERED)
-        return job.status
+        else:
+            job.next_step = index + 1
+            if chain:
+                outbox.enqueue(session, service.RUN_JOB, {"job_id": job_id, "index": index + 1})
+        status = job.status
+    if progress is not None:
+        progress(record)
+    return status
 
 
-def _end(session: Any, job: ExtractJob, status: str, error: str | None = None) -> None:
-    job.status = status
-    job.error = error
-    job.updated_at = clock.now()
-    audit.record(
-        session,
-        actor=audit.SYSTEM_ACTOR,
-        action=f"extract.{status}",
-        object_type="extract_job",
-        object_id=job.id,
-        details={"permit_id": job.permit_id or "", "version": job.permit_version or 0},
-    )
+_COLUMNS = {
+    "index",
+    "dataset",
+    "step",
+    "rows_in",
+    "rows_out",
+    "seconds",
+    "input_digest",
+    "output_digest",
+    "held",
+}
 
 
-def run_statistics(database: Database, job_id: str, started: datetime) -> str:
+def run_job(database: Database, job_id: str, progress: Progress | None = None) -> str:
+    """Run every remaining step here, one after another (the CLI); the same steps the tasks run."""
+    while True:
+        status = run_next(database, job_id, chain=False, progress=progress)
+        if status != JobStatus.RUNNING:
+            return status
+
+
+def run_statistics(database: Database, job_id: str) -> str:
     """Count the tables of an approved statistics request, suppress, deliver them and mark it answered."""
     settings = runtime.settings()
+    if not claim(database, job_id, 0):
+        with database.session() as session:
+            current = session.get(ExtractJob, job_id)
+            return current.status if current is not None else "missing"
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None and job.application_id is not None
@@ -217,8 +261,8 @@ def run_statistics(database: Database, job_id: str, started: datetime) -> str:
         except ValueError as exc:
             _end(session, job, JobStatus.FAILED, error=str(exc))
             return job.status
-        opted_out = service.opted_out_at(session, request.approved_at, started)
-        state = service.registry_state(session, started)
+        opted_out = service.opted_out_at(session, request.approved_at, job.created_at)
+        state = service.registry_state(session, job.created_at)
         application_id = job.application_id
     root = (settings.spe_root or settings.data_dir / "spe") / "statistics" / application_id
     final = root / job_id
@@ -281,6 +325,25 @@ def run_statistics(database: Database, job_id: str, started: datetime) -> str:
         assert job is not None
         job.delivery_id, job.delivery_path = job_id, str(final)
         job.manifest_sha256 = sha256_file(final / "answer.json")
+        job.step_claimed = False
         _end(session, job, JobStatus.DELIVERED)
         applications.mark_answered(session, application_id)
         return job.status
+
+
+def _end(session: Session, job: ExtractJob, status: str, error: str | None = None) -> None:
+    job.status = status
+    job.error = error
+    job.updated_at = clock.now()
+    audit.record(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action=f"extract.{status}",
+        object_type="extract_job",
+        object_id=job.id,
+        details={"permit_id": job.permit_id or "", "version": job.permit_version or 0},
+    )
+
+
+def delivery_dir(job: ExtractJob) -> Path | None:
+    return Path(job.delivery_path) if job.delivery_path else None

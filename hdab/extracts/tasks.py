@@ -30,10 +30,10 @@ def statistics_request_approved(application_id: str) -> str:
         return job.id
 
 
-@celery_app.task(name=service.RUN_JOB, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def run_job(job_id: str) -> str:
-    """acks_late + reject_on_worker_lost: a worker killed mid-job leaves the message to run again."""
-    return runner.run_job(runtime.database(), job_id)
+@celery_app.task(name=service.RUN_JOB, ignore_result=True)
+def run_job(job_id: str, index: int | None = None) -> str:
+    """Run one step of the job (its next one); the step enqueues the step after it."""
+    return runner.run_next(runtime.database(), job_id, index)
 
 
 @celery_app.task(name="extracts.resume", ignore_result=True)
@@ -41,7 +41,7 @@ def resume() -> int:
     jobs = runner.stale(runtime.database())
     for job_id in jobs:
         if is_eager():  # the embedded default: no broker, the scheduler runs it here
-            runner.run_job(runtime.database(), job_id)
+            runner.run_next(runtime.database(), job_id)
         else:
             celery_app.send_task(service.RUN_JOB, kwargs={"job_id": job_id})
     return len(jobs)

@@ -1,9 +1,15 @@
-"""Run a plan end to end and deliver it into the secure analysis room, atomically.
+"""Run a plan step by step and deliver it into the secure analysis room, atomically.
 
-The delivery is written under ``{spe_root}/{permit_id}/.incoming-{delivery_id}`` and renamed to
-``{spe_root}/{permit_id}/{delivery_id}`` only when every file and the manifest are complete, so a
-half delivery is never visible. The manifest lists every file with its SHA-256, rows and columns,
-the permit id and version, the plan, the as-of times, the opt-out receipt and the k reached.
+A job is a fixed sequence of steps: for each dataset minimise, optout_filter, pseudonymise,
+generalise, disclosure_check, write; then one deliver. Each step can run on its own (one Celery
+task each): it reads the artifacts of the steps before it from the job's work folder
+``{work_root}/{delivery_id}`` (outside the room: minimised rows still hold identifiers), leaves
+its own, and reports counts, timings and the digests of its input and output. A run that
+resumes starts at the first step not finished.
+
+The delivery is written under ``.incoming-{delivery_id}`` and renamed to ``{delivery_id}`` only
+when every file and the manifest are complete, so a half delivery is never visible; once the
+manifest is in place, deliver does nothing more (exactly once).
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ from typing import Any
 import duckdb
 
 from hdab.extracts.pipeline import steps
-from hdab.extracts.pipeline.plan import ExtractPlan, TablePlan
+from hdab.extracts.pipeline.plan import ExtractPlan
+from hdab.extracts.pipeline.sources import SOURCES
 
 # (dataset, variable) -> (title, datatype) from the catalogue, for the data dictionary
 Dictionary = Mapping[tuple[str, str], tuple[str, str]]
 OptOuts = Callable[[datetime], frozenset[str]]
+TABLE_STEPS = ("minimise", "optout_filter", "pseudonymise", "generalise", "disclosure_check", "write")
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,52 @@ class Keys:
 
     pseudonym: bytes = field(repr=False)
     optout: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class StepRef:
+    index: int
+    dataset: str  # "" for deliver
+    name: str
+
+
+def sequence(plan: ExtractPlan) -> list[StepRef]:
+    refs = [StepRef(0, t.dataset, name) for t in plan.tables for name in TABLE_STEPS]
+    refs.append(StepRef(0, "", "deliver"))
+    return [StepRef(i, r.dataset, r.name) for i, r in enumerate(refs)]
+
+
+@dataclass
+class Context:
+    plan: ExtractPlan
+    registry: Path
+    spe_root: Path
+    delivery_id: str
+    keys: Keys
+    opted_out: OptOuts
+    optout_receipt: Callable[[datetime], dict[str, Any]]
+    dictionary: Dictionary
+    principals: list[str]
+    memory_limit: str = "1GB"
+    max_suppressed_share: float = steps.MAX_SUPPRESSED_SHARE
+    work_root: Path | None = None  # never inside the room: the artifacts still hold identifiers
+
+    @property
+    def permit_dir(self) -> Path:
+        return self.spe_root / self.plan.permit_id
+
+    @property
+    def work(self) -> Path:
+        root = self.work_root or self.spe_root.with_name(self.spe_root.name + "-work")
+        return root / self.delivery_id
+
+    @property
+    def incoming(self) -> Path:
+        return self.permit_dir / f".incoming-{self.delivery_id}"
+
+    @property
+    def final(self) -> Path:
+        return self.permit_dir / self.delivery_id
 
 
 @dataclass
@@ -53,11 +107,157 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _connect(memory_limit: str, temp: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(temp)})
+def _digest(*paths: Path, extra: Any = None) -> str:
+    digest = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
+    for path in paths:
+        if path.exists():
+            digest.update(sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def _source_digest(ctx: Context, dataset: str) -> str:
+    """What the source was: its files' names, sizes and times (hashing gigabytes would cost more)."""
+    folder = ctx.registry / SOURCES[dataset].dataset
+    listing = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.glob("*.parquet"))
+    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+
+
+def _connect(ctx: Context, temp: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"memory_limit": ctx.memory_limit, "temp_directory": str(temp)})
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+def _json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def start(ctx: Context) -> None:
+    """Begin a run from its first step: clear what an earlier, unfinished run left behind."""
+    for leftover in (ctx.incoming, ctx.work):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """Run one step; returns its record (counts, seconds, digests, details, held)."""
+    started = time.perf_counter()
+    if ref.name == "deliver":
+        record = _deliver(ctx)
+        record.update(
+            index=ref.index, dataset="", step="deliver", seconds=round(time.perf_counter() - started, 3)
+        )
+        return record
+    table = next(t for t in ctx.plan.tables if t.dataset == ref.dataset)
+    work = ctx.work / ref.dataset
+    work.mkdir(parents=True, exist_ok=True)
+    ctx.incoming.mkdir(parents=True, exist_ok=True)
+    rows_before = previous["rows_out"] if previous and previous.get("dataset") == ref.dataset else 0
+    input_digest = previous["output_digest"] if previous and previous.get("dataset") == ref.dataset else None
+    con = _connect(ctx, work)
+    try:
+        if ref.name == "minimise":
+            input_digest = _source_digest(ctx, ref.dataset)
+            result = steps.minimise(con, table, ctx.registry, work)
+            output = _digest(steps.artifact(work, "minimised"))
+        elif ref.name == "optout_filter":
+            result = steps.optout_filter(con, work, ctx.opted_out(table.as_of), ctx.keys.optout)
+            receipt = {
+                "dataset": ref.dataset,
+                "as_of": table.as_of.isoformat(),
+                "persons_removed": result.details["persons_removed"],
+                "rows_removed": result.details["rows_removed"],
+                "registry": ctx.optout_receipt(table.as_of),
+            }
+            _json(work / "receipt.json", receipt)
+            output = _digest(steps.artifact(work, "removed"))
+        elif ref.name == "pseudonymise":
+            result = steps.pseudonymise(con, table, work, ctx.keys.pseudonym, rows_before)
+            output = _digest(steps.artifact(work, "pseudonyms"))
+        elif ref.name == "generalise":
+            result = steps.generalise(table, rows_before)
+            output = _digest(extra=result.details)
+        elif ref.name == "disclosure_check":
+            result = steps.disclosure_check(
+                con, table, work, rows_before, ctx.plan.min_k, ctx.max_suppressed_share
+            )
+            _json(
+                work / "disclosure.json",
+                {
+                    "dataset": ref.dataset,
+                    "quasi_identifiers": list(table.quasi_identifiers),
+                    "k": result.details.get("k"),
+                    "suppressed_rows": result.details.get("suppressed", 0),
+                },
+            )
+            output = _digest(steps.artifact(work, "suppressed"), extra=result.details)
+        else:  # write
+            path = ctx.incoming / f"{ref.dataset}.parquet"
+            result = steps.write_parquet(con, table, work, path, rows_before)
+            columns = [
+                d[0]
+                for d in con.execute("SELECT * FROM read_parquet($p) LIMIT 0", {"p": str(path)}).description
+            ]
+            output = sha256_file(path)
+            _json(
+                work / "written.json",
+                {"name": path.name, "dataset": ref.dataset, "sha256": output, "bytes": path.stat().st_size,
+                 "rows": result.rows_out, "columns": columns},
+            )  # fmt: skip
+    finally:
+        con.close()
+    return {
+        "index": ref.index,
+        "dataset": ref.dataset,
+        "step": ref.name,
+        "rows_in": result.rows_in,
+        "rows_out": result.rows_out,
+        "seconds": round(time.perf_counter() - started, 3),
+        "input_digest": input_digest,
+        "output_digest": output,
+        "held": result.held,
+        **{k: v for k, v in result.details.items() if k != "select"},
+    }
+
+
+def _deliver(ctx: Context) -> dict[str, Any]:
+    if (ctx.final / "manifest.json").exists():  # delivered already: exactly once
+        manifest = json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8"))
+    else:
+        plan = ctx.plan
+        files = [json.loads((ctx.work / t.dataset / "written.json").read_text()) for t in plan.tables]
+        receipts = [json.loads((ctx.work / t.dataset / "receipt.json").read_text()) for t in plan.tables]
+        disclosure = [json.loads((ctx.work / t.dataset / "disclosure.json").read_text()) for t in plan.tables]
+        _json(ctx.incoming / "datadictionary.csvw.json", data_dictionary(plan, files, ctx.dictionary))
+        _json(ctx.incoming / "principals.json", {"permit_id": plan.permit_id, "principals": ctx.principals})
+        for name in ("datadictionary.csvw.json", "principals.json"):
+            path = ctx.incoming / name
+            files.append({"name": name, "sha256": sha256_file(path), "bytes": path.stat().st_size})
+        manifest = {
+            "permit_id": plan.permit_id,
+            "permit_version": plan.version,
+            "delivery_id": ctx.delivery_id,
+            "plan": plan.to_json(),
+            "as_of": {t.dataset: t.as_of.isoformat() for t in plan.tables},
+            "optout_receipt": receipts,
+            "disclosure": disclosure,
+            "files": files,
+        }
+        _json(ctx.incoming / "manifest.json", manifest)
+        os.replace(ctx.incoming, ctx.final)  # the delivery appears whole, or not at all
+    shutil.rmtree(ctx.work, ignore_errors=True)
+    shutil.rmtree(ctx.incoming, ignore_errors=True)
+    rows = sum(f.get("rows", 0) for f in manifest["files"])
+    return {
+        "rows_in": rows,
+        "rows_out": rows,
+        "input_digest": None,
+        "output_digest": sha256_file(ctx.final / "manifest.json"),
+        "held": None,
+        "delivery": str(ctx.final),
+    }
 
 
 def run_plan(
@@ -74,136 +274,36 @@ def run_plan(
     memory_limit: str = "1GB",
     max_suppressed_share: float = steps.MAX_SUPPRESSED_SHARE,
     on_step: Callable[[dict[str, Any]], None] | None = None,
+    work_root: Path | None = None,
 ) -> Outcome:
-    permit_dir = spe_root / plan.permit_id
-    permit_dir.mkdir(parents=True, exist_ok=True)
-    final = permit_dir / delivery_id
-    incoming = permit_dir / f".incoming-{delivery_id}"
-    work = permit_dir / f".work-{delivery_id}"
-    for leftover in (incoming, work):  # what a killed run left half-written
-        shutil.rmtree(leftover, ignore_errors=True)
-    if (final / "manifest.json").exists():  # delivered already: exactly once
-        return Outcome(final, json.loads((final / "manifest.json").read_text(encoding="utf-8")))
-    work.mkdir()
-    incoming.mkdir()
+    """Run every step in this process, in order (tests and the benchmark)."""
+    ctx = Context(
+        plan, registry, spe_root, delivery_id, keys, opted_out, optout_receipt, dictionary, principals,
+        memory_limit, max_suppressed_share, work_root,
+    )  # fmt: skip
+    ctx.permit_dir.mkdir(parents=True, exist_ok=True)
+    if (ctx.final / "manifest.json").exists():
+        start(ctx)
+        return Outcome(ctx.final, json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8")))
+    start(ctx)
     outcome = Outcome(None, {})
-    files: list[dict[str, Any]] = []
-    receipts: list[dict[str, Any]] = []
-    disclosure: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
     try:
-        con = _connect(memory_limit, work)
-        for table in plan.tables:
-
-            def record(name: str, result: steps.StepResult, started: float, table: TablePlan = table) -> None:
-                step = {
-                    "dataset": table.dataset,
-                    "step": name,
-                    "rows_in": result.rows_in,
-                    "rows_out": result.rows_out,
-                    "seconds": round(time.perf_counter() - started, 3),
-                    **result.details,
-                }
-                outcome.steps.append(step)
-                if on_step is not None:
-                    on_step(step)
-
-            prefix = table.dataset.replace("-", "_")
-            started = time.perf_counter()
-            record("minimise", steps.minimise(con, table, registry, f"{prefix}_1"), started)
-            started = time.perf_counter()
-            removed = steps.optout_filter(
-                con, f"{prefix}_1", f"{prefix}_2", opted_out(table.as_of), keys.optout
-            )
-            record("optout_filter", removed, started)
-            receipts.append(
-                {
-                    "dataset": table.dataset,
-                    "as_of": table.as_of.isoformat(),
-                    "persons_removed": removed.details["persons_removed"],
-                    "rows_removed": removed.rows_in - removed.rows_out,
-                    "registry": optout_receipt(table.as_of),
-                }
-            )
-            started = time.perf_counter()
-            pseudonymised = steps.pseudonymise(
-                con, table, f"{prefix}_2", f"{prefix}_3", keys.pseudonym, removed.rows_out, f"{prefix}_1"
-            )
-            record("pseudonymise", pseudonymised, started)
-            started = time.perf_counter()
-            generalised = steps.generalise(con, table, f"{prefix}_3", f"{prefix}_4", pseudonymised.rows_out)
-            record("generalise", generalised, started)
-            started = time.perf_counter()
-            checked, verdict = steps.disclosure_check(
-                con,
-                table,
-                f"{prefix}_4",
-                f"{prefix}_5",
-                generalised.rows_out,
-                plan.min_k,
-                max_suppressed_share,
-            )
-            record("disclosure_check", checked, started)
-            disclosure.append(
-                {
-                    "dataset": table.dataset,
-                    "quasi_identifiers": list(table.quasi_identifiers),
-                    "k": verdict.k,
-                    "suppressed_rows": verdict.suppressed,
-                }
-            )
-            if verdict.held:
-                outcome.held = f"{table.dataset}: {verdict.reason}"
+        for ref in sequence(plan):
+            record = run_step(ctx, ref, previous)
+            outcome.steps.append(record)
+            if on_step is not None:
+                on_step(record)
+            if record["held"]:
+                outcome.held = f"{ref.dataset}: {record['held']}"
                 return outcome
-            started = time.perf_counter()
-            path = incoming / f"{table.dataset}.parquet"
-            record("write", steps.write_parquet(con, f"{prefix}_5", path, checked.rows_out), started)
-            columns = [
-                d[0]
-                for d in con.execute(f'SELECT * EXCLUDE (record_id) FROM "{prefix}_5" LIMIT 0').description
-            ]
-            files.append(
-                {
-                    "name": path.name,
-                    "dataset": table.dataset,
-                    "sha256": sha256_file(path),
-                    "bytes": path.stat().st_size,
-                    "rows": checked.rows_out,
-                    "columns": columns,
-                }
-            )
-        con.close()
-        dictionary_doc = data_dictionary(plan, files, dictionary)
-        _write_json(incoming / "datadictionary.csvw.json", dictionary_doc)
-        _write_json(incoming / "principals.json", {"permit_id": plan.permit_id, "principals": principals})
-        for name in ("datadictionary.csvw.json", "principals.json"):
-            files.append(
-                {
-                    "name": name,
-                    "sha256": sha256_file(incoming / name),
-                    "bytes": (incoming / name).stat().st_size,
-                }
-            )
-        manifest = {
-            "permit_id": plan.permit_id,
-            "permit_version": plan.version,
-            "delivery_id": delivery_id,
-            "plan": plan.to_json(),
-            "as_of": {t.dataset: t.as_of.isoformat() for t in plan.tables},
-            "optout_receipt": receipts,
-            "disclosure": disclosure,
-            "files": files,
-        }
-        _write_json(incoming / "manifest.json", manifest)
-        os.replace(incoming, final)  # the delivery appears whole, or not at all
-        outcome.delivery, outcome.manifest = final, manifest
+            previous = record
+        outcome.delivery = ctx.final
+        outcome.manifest = json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8"))
         return outcome
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(incoming, ignore_errors=True)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if outcome.delivery is None:
+            start(ctx)  # a held or failed run leaves nothing behind
 
 
 CSVW_TYPES = {

@@ -6,8 +6,11 @@ rows) from Parquet to Parquet in bounded memory. DuckDB reads and writes Parquet
 runs the keyed hashes vectorised in SQL (HMAC-SHA-256 from its sha256 function), spills to disk
 under a memory limit, and the same SQL would run on a distributed SQL engine later.
 
-Each step reads the previous step's table and creates its own, and returns its counts. The person
-column is dropped by ``pseudonymise``; nothing after it sees an identifier.
+Each step runs on its own (one Celery task each) and leaves its result as a small Parquet artifact
+in the job's work folder: ``minimised`` (the permitted rows, the only large one), ``removed``
+(persons opted out), ``pseudonyms`` (kept persons and their pseudonyms), ``suppressed`` (groups
+under k). The written file is one query over those artifacts, so a step killed half-way is simply
+run again, and the steps before it are not. The person column never reaches a written file.
 """
 
 from __future__ import annotations
@@ -60,10 +63,11 @@ class StepResult:
     rows_in: int
     rows_out: int
     details: dict[str, Any]
+    held: str | None = None  # a disclosure risk the step could not resolve
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -77,7 +81,29 @@ def quote_name(name: str) -> str:
     return f'"{name}"'
 
 
-def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, out: str) -> StepResult:
+def artifact(work: Path, name: str) -> Path:
+    return work / f"{name}.parquet"
+
+
+def _copy(
+    con: duckdb.DuckDBPyConnection, query: str, path: Path, params: dict[str, Any] | None = None
+) -> None:
+    """Write a query's rows to ``path`` whole or not at all."""
+    tmp = path.with_suffix(".parquet.tmp")
+    con.execute(f"COPY ({query}) TO {_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)", params or {})
+    tmp.replace(path)
+
+
+def attach(con: duckdb.DuckDBPyConnection, work: Path) -> None:
+    """The artifacts of the steps before, as views: m, _removed, _pseudonyms, _suppressed."""
+    for view, name in (("m", "minimised"), ("_removed", "removed"), ("_pseudonyms", "pseudonyms"),
+                       ("_suppressed", "suppressed")):  # fmt: skip
+        path = artifact(work, name)
+        if path.exists():
+            con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({_literal(str(path))})")
+
+
+def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: Path) -> StepResult:
     """The permitted columns of the permitted rows, as the registry knew them at the as-of time."""
     source = SOURCES[plan.dataset]
     files = source.files(registry)
@@ -109,179 +135,159 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, ou
         """,
         {"files": files, "as_of": plan.as_of},
     )
-    con.execute(
+    _copy(
+        con,
         f"""
-        CREATE OR REPLACE TABLE "{out}" AS
         SELECT s.record_id, {col(source.person_column)} AS _person, {", ".join(col(c) for c in plan.columns)}
         FROM read_parquet($files) s LEFT JOIN _latest l ON s.record_id = l.record_id
         WHERE {" AND ".join(conditions)}
         """,
+        artifact(work, "minimised"),
         params,
     )
-    con.execute("DROP TABLE _latest")
     total = con.execute("SELECT count(*) FROM read_parquet($files)", {"files": files}).fetchone()
-    return StepResult(int(total[0]) if total else 0, _count(con, out), {"as_of": plan.as_of.isoformat()})
-
-
-def _alias(con: duckdb.DuckDBPyConnection, source: str, out: str) -> None:
-    """Pass the rows on unchanged (a step with nothing to do costs nothing)."""
-    con.execute(f'CREATE OR REPLACE VIEW "{out}" AS SELECT * FROM "{source}"')
+    attach(con, work)
+    return StepResult(int(total[0]) if total else 0, _count(con, "m"), {"as_of": plan.as_of.isoformat()})
 
 
 def optout_filter(
-    con: duckdb.DuckDBPyConnection, source: str, out: str, opted_out: frozenset[str], optout_key: bytes
+    con: duckdb.DuckDBPyConnection, work: Path, opted_out: frozenset[str], optout_key: bytes
 ) -> StepResult:
-    """Drop everyone opted out at the as-of time (their keyed hashes are ``opted_out``).
+    """Find everyone in the rows opted out at the as-of time (their keyed hashes are ``opted_out``).
 
-    The keyed hash is computed once per person (``_persons``), not once per row; the rows that
-    remain are a view, read once when the extract is written.
+    The keyed hash is computed once per person, not once per row.
     """
-    rows_in = _count(con, source)
+    attach(con, work)
+    rows_in = _count(con, "m")
     con.execute("CREATE OR REPLACE TEMP TABLE _optouts (person VARCHAR PRIMARY KEY)")
     if opted_out:
         con.executemany("INSERT INTO _optouts VALUES (?)", [[p] for p in sorted(opted_out)])
     ipad, opad = hmac_pads(optout_key)
-    con.execute(
-        f'CREATE OR REPLACE TEMP TABLE _persons AS SELECT DISTINCT _person FROM "{source}"',
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _removed AS
-        SELECT _person FROM _persons WHERE {hmac_sql("_person")} IN (SELECT person FROM _optouts)
-        """,
+    _copy(
+        con,
+        f"""SELECT _person FROM (SELECT DISTINCT _person FROM m)
+        WHERE {hmac_sql("_person")} IN (SELECT person FROM _optouts) ORDER BY _person""",
+        artifact(work, "removed"),
         {"ipad": ipad, "opad": opad},
     )
+    attach(con, work)
     removed = _count(con, "_removed")
-    if removed:
-        con.execute(
-            f'CREATE OR REPLACE VIEW "{out}" AS '
-            f'SELECT s.* FROM "{source}" s ANTI JOIN _removed USING (_person)'
-        )
-        gone = con.execute(f'SELECT count(*) FROM "{source}" SEMI JOIN _removed USING (_person)').fetchone()
-        rows_removed = int(gone[0]) if gone else 0
-    else:
-        _alias(con, source, out)
-        rows_removed = 0
-    return StepResult(rows_in, rows_in - rows_removed, {"persons_removed": removed})
+    gone = con.execute("SELECT count(*) FROM m SEMI JOIN _removed USING (_person)").fetchone()
+    rows_removed = int(gone[0]) if gone else 0
+    return StepResult(
+        rows_in, rows_in - rows_removed, {"persons_removed": removed, "rows_removed": rows_removed}
+    )
 
 
 def pseudonymise(
-    con: duckdb.DuckDBPyConnection,
-    plan: TablePlan,
-    source: str,
-    out: str,
-    key: bytes,
-    rows_in: int,
-    minimised: str | None = None,
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, work: Path, key: bytes, rows_in: int
 ) -> StepResult:
-    """Replace the person by the permit's pseudonym (pseudonymised) or by nothing (anonymised).
+    """Give every kept person the permit's pseudonym (pseudonymised); anonymised data get none.
 
-    The pseudonym is computed once per person (for the persons the opt-out filter kept) and joined
-    to the rows. Given the ``minimised`` table under the opt-out view, the join reads it directly:
-    joining only kept persons is the opt-out filter, so the rows pass through one join, not two.
+    The pseudonym is computed once per person; joining the rows to kept persons only is also
+    what takes the opted-out persons' rows out, in the one pass that writes the file.
     """
-    columns = ", ".join(f"s.{quote_name(c)}" for c in plan.columns)
-    if plan.pseudonymised:
-        ipad, opad = hmac_pads(key)
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _pseudonyms AS
-            SELECT _person, left({hmac_sql("_person")}, 32) AS {PSEUDONYM_COLUMN}
-            FROM _persons ANTI JOIN _removed USING (_person)
-            """,
-            {"ipad": ipad, "opad": opad},
-        )
-        con.execute(
-            f"""CREATE OR REPLACE VIEW "{out}" AS
-            SELECT s.record_id, p.{PSEUDONYM_COLUMN}, {columns}
-            FROM "{minimised or source}" s JOIN _pseudonyms p USING (_person)"""
-        )
-    else:
-        con.execute(f'CREATE OR REPLACE VIEW "{out}" AS SELECT s.record_id, {columns} FROM "{source}" s')
+    attach(con, work)
+    ipad, opad = hmac_pads(key)
+    pseudonym = f"left({hmac_sql('_person')}, 32)" if plan.pseudonymised else "NULL"
+    _copy(
+        con,
+        f"""SELECT _person, {pseudonym} AS {PSEUDONYM_COLUMN}
+        FROM (SELECT DISTINCT _person FROM m) ANTI JOIN _removed USING (_person) ORDER BY _person""",
+        artifact(work, "pseudonyms"),
+        {"ipad": ipad, "opad": opad} if plan.pseudonymised else {},
+    )
     return StepResult(rows_in, rows_in, {"pseudonymised": plan.pseudonymised})
 
 
-def generalise(
-    con: duckdb.DuckDBPyConnection, plan: TablePlan, source: str, out: str, rows: int
-) -> StepResult:
-    """Coarsen quasi-identifiers as the permit says: dates to month, municipality to county."""
+def _generalised(plan: TablePlan) -> list[str]:
     source_info = SOURCES[plan.dataset]
     select = []
     for column in plan.columns:
         q = quote_name(column)
         if "dates_to_month" in plan.generalisations and column in source_info.date_columns:
-            select.append(f"strftime({q}, '%Y-%m') AS {q}")
+            select.append(f"strftime(m.{q}, '%Y-%m') AS {q}")
         elif "municipality_to_county" in plan.generalisations and column in ("kommunenummer", "bydel"):
-            select.append(f"left(CAST({q} AS VARCHAR), 2) AS {q}")
+            select.append(f"left(CAST(m.{q} AS VARCHAR), 2) AS {q}")
         else:
-            select.append(q)
-    if plan.pseudonymised:
-        select.insert(0, PSEUDONYM_COLUMN)
-    con.execute(f'CREATE OR REPLACE VIEW "{out}" AS SELECT record_id, {", ".join(select)} FROM "{source}"')
-    return StepResult(rows, rows, {"generalisations": list(plan.generalisations)})
+            select.append(f"m.{q}")
+    return select
 
 
-@dataclass(frozen=True)
-class Disclosure:
-    k: int | None  # smallest group over the quasi-identifiers after suppression; None: nothing to check
-    suppressed: int
-    held: bool
-    reason: str | None
+def rows_sql(plan: TablePlan, *, suppressed: bool) -> str:
+    """The delivered rows: kept persons only, generalised, without suppressed groups."""
+    select = ["m.record_id", *([f"p.{PSEUDONYM_COLUMN}"] if plan.pseudonymised else []), *_generalised(plan)]
+    query = f"SELECT {', '.join(select)} FROM m JOIN _pseudonyms p USING (_person)"
+    if suppressed and plan.quasi_identifiers and not plan.pseudonymised:
+        # NULL is a value of a quasi-identifier like any other: match it as such
+        same = " AND ".join(
+            f"r.{quote_name(q)} IS NOT DISTINCT FROM x.{quote_name(q)}" for q in plan.quasi_identifiers
+        )
+        query = f"SELECT r.* FROM ({query}) r ANTI JOIN _suppressed x ON {same}"
+    return query
+
+
+def generalise(plan: TablePlan, rows: int) -> StepResult:
+    """Coarsen quasi-identifiers as the permit says (dates to month, municipality to county)."""
+    return StepResult(
+        rows, rows, {"generalisations": list(plan.generalisations), "select": _generalised(plan)}
+    )
 
 
 def disclosure_check(
     con: duckdb.DuckDBPyConnection,
     plan: TablePlan,
-    source: str,
-    out: str,
+    work: Path,
     rows_in: int,
     min_k: int,
     max_suppressed_share: float = MAX_SUPPRESSED_SHARE,
-) -> tuple[StepResult, Disclosure]:
-    """Anonymised microdata must be k-anonymous over the quasi-identifiers: suppress rows of small groups.
+) -> StepResult:
+    """Anonymised microdata must be k-anonymous over the quasi-identifiers: suppress the small groups.
 
     When more than 5 % of the rows would go, the job is held for a caseworker instead.
     """
+    attach(con, work)
     quasi = [quote_name(q) for q in plan.quasi_identifiers]
     if plan.pseudonymised or not quasi:
-        _alias(con, source, out)
-        return StepResult(rows_in, rows_in, {"k": None}), Disclosure(None, 0, False, None)
+        return StepResult(rows_in, rows_in, {"k": None, "suppressed": 0})
     keys = ", ".join(quasi)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE "{out}" AS
-        SELECT * EXCLUDE (_group) FROM (
-            SELECT *, count(*) OVER (PARTITION BY {keys}) AS _group FROM "{source}"
-        ) WHERE _group >= {int(min_k)}
-        """
+    _copy(
+        con,
+        f"""SELECT {keys}, count(*) AS n FROM ({rows_sql(plan, suppressed=False)})
+        GROUP BY ALL HAVING count(*) < {int(min_k)} ORDER BY ALL""",
+        artifact(work, "suppressed"),
     )
-    rows_out = _count(con, out)
-    suppressed = rows_in - rows_out
+    attach(con, work)
+    gone = con.execute("SELECT coalesce(sum(n), 0) FROM _suppressed").fetchone()
+    suppressed = int(gone[0]) if gone else 0
     smallest = con.execute(
-        f'SELECT min(n) FROM (SELECT count(*) AS n FROM "{out}" GROUP BY {keys})'
+        f"SELECT min(c) FROM (SELECT count(*) AS c FROM ({rows_sql(plan, suppressed=True)}) GROUP BY {keys})"
     ).fetchone()
     k = int(smallest[0]) if smallest and smallest[0] is not None else None
-    held = rows_in > 0 and suppressed / rows_in > max_suppressed_share
-    reason = (
-        f"reaching k={min_k} over {', '.join(plan.quasi_identifiers)} would suppress {suppressed} of "
-        f"{rows_in} rows (more than {MAX_SUPPRESSED_SHARE:.0%})"
-        if held
-        else None
-    )
+    held = None
+    if rows_in > 0 and suppressed / rows_in > max_suppressed_share:
+        held = (
+            f"reaching k={min_k} over {', '.join(plan.quasi_identifiers)} would suppress {suppressed} of "
+            f"{rows_in} rows (more than {max_suppressed_share:.0%})"
+        )
     details = {
         "k": k,
         "min_k": min_k,
         "suppressed": suppressed,
         "quasi_identifiers": list(plan.quasi_identifiers),
     }
-    return StepResult(rows_in, rows_out, details), Disclosure(k, suppressed, held, reason)
+    return StepResult(rows_in, rows_in - suppressed, details, held)
 
 
-def write_parquet(con: duckdb.DuckDBPyConnection, source: str, path: Path, rows: int) -> StepResult:
-    """Write the table in a fixed order (by source record), so the same input gives the same bytes."""
+def write_parquet(
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, work: Path, path: Path, rows: int
+) -> StepResult:
+    """Write the rows in source order, so the same input gives the same bytes."""
+    attach(con, work)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(
-        f"""COPY (SELECT * EXCLUDE (record_id) FROM "{source}" ORDER BY record_id)
-        TO {_literal(str(path))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"""
+    _copy(
+        con,
+        f"SELECT * EXCLUDE (record_id) FROM ({rows_sql(plan, suppressed=True)}) ORDER BY record_id",
+        path,
     )
     return StepResult(rows, rows, {"file": path.name})

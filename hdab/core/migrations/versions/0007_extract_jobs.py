@@ -2,7 +2,7 @@
 
 Revision ID: 0007_extract_jobs
 Revises: 0006_optouts
-Create Date: 2026-11-26 04:54:51.733869
+Create Date: 2026-11-26 05:28:00.789118
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("permit_version", sa.Integer(), nullable=True),
         sa.Column("application_id", sa.String(length=36), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("next_step", sa.Integer(), nullable=False),
+        sa.Column("step_claimed", sa.Boolean(), nullable=False),
         sa.Column("plan", sa.JSON(), nullable=True),
         sa.Column("delivery_id", sa.String(length=64), nullable=True),
         sa.Column("delivery_path", sa.String(length=1000), nullable=True),
@@ -52,11 +54,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_id", sa.String(length=36), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("step_index", sa.Integer(), nullable=False),
         sa.Column("dataset", sa.String(length=128), nullable=False),
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("rows_in", sa.Integer(), nullable=False),
         sa.Column("rows_out", sa.Integer(), nullable=False),
         sa.Column("seconds", sa.Double(), nullable=False),
+        sa.Column("input_digest", sa.String(length=64), nullable=True),
+        sa.Column("output_digest", sa.String(length=64), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
         sa.Column("finished_at", hdab.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,16 +65,29 @@ class PermitStanding:
     status: str
     assessor: str | None  # who assessed the case: not the one to release a held extract (four eyes)
     authorised_subjects: tuple[str, ...]  # sign-in subjects bound to the permit's persons
+    valid_until: date | None = None
+    delete_data_by: date | None = None  # Art. 68(12): delivered data are gone by this day
+    recipient_organisation: str | None = None  # the public body receiving recurring deliveries
+
+    @property
+    def open(self) -> bool:
+        """Whether data may still be delivered and read under the permit."""
+        return self.status not in ("EXPIRED", "REVOKED")
 
 
 def permit_standing(session: Session, permit_id: str) -> PermitStanding:
     loaded = _case_of_permit(session, permit_id)
     state = loaded.state
+    current = state.current_permit
+    recurrence = current.specification.recurrence if current is not None else None
     return PermitStanding(
         permit_id=permit_id,
         status=(state.permit_status or state.status).value,
         assessor=state.assessor,
         authorised_subjects=tuple(sorted(loaded.members)),
+        valid_until=current.valid_until if current is not None else None,
+        delete_data_by=current.delete_data_by if current is not None else None,
+        recipient_organisation=recurrence.recipient_organisation if recurrence is not None else None,
     )
 
 

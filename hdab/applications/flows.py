@@ -20,6 +20,7 @@ from hdab.core import audit, clock, outbox, runtime
 
 PERMIT_ISSUED = "permit.issued"
 STATISTICS_APPROVED = "statistics_request.approved"
+PERMIT_REVOKED = "permit.revoked"
 SEND_NOTIFICATION = "applications.send_notification"
 
 STATUS_TEXT = {
@@ -62,6 +63,9 @@ def after_command(
     _store_permit(session, row, state)
     if state.kind is CaseType.STATISTICS and any(e.type == "approved" for e in new_events):
         outbox.enqueue(session, STATISTICS_APPROVED, {"application_id": row.id})
+    if state.permit_id is not None and any(e.type == "revoked" for e in new_events):
+        # Art. 63: the extract service stops the permit's jobs at once
+        outbox.enqueue(session, PERMIT_REVOKED, {"permit_id": state.permit_id})
     if state.row_status is not before:
         notify(session, row, state.row_status)
 

@@ -70,3 +70,40 @@ class ExtractStep(Base):
     output_digest: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON())
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Delivery(Base):
+    """One delivery of a permit, numbered; each names its predecessor, so a series can be proved whole."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("permit_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the job's id
+    permit_id: Mapped[str] = mapped_column(String(64), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    predecessor: Mapped[str | None] = mapped_column(String(36))
+    permit_version: Mapped[int] = mapped_column(Integer)
+    recipient_organisation: Mapped[str | None] = mapped_column(String(9), index=True)
+    path: Mapped[str] = mapped_column(String(1000))
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON())
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON())  # what the recipient confirmed
+    receipt_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deletion_certificate: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+
+
+class DeliveryAccess(Base):
+    """Every read of a delivered file (Art. 73(1)(e)): by whom, when, which file and bytes."""
+
+    __tablename__ = "delivery_access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    permit_id: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(500))
+    organisation: Mapped[str | None] = mapped_column(String(9))
+    file: Mapped[str] = mapped_column(String(200))
+    byte_range: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

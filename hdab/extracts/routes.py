@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from hdab.core.auth import Principal, Role, current_principal, require_roles
 from hdab.core.errors import InvalidInput, NotFound, ProblemError
 from hdab.core.web import db_session
 from hdab.extracts import optout, service
-from hdab.extracts.models import ExtractJob
+from hdab.extracts.models import Delivery, ExtractJob
 
 router = APIRouter(tags=["opt-out"])
 DB = Annotated[Session, Depends(db_session, scope="function")]
@@ -170,3 +171,103 @@ def statistics_answer(
         object_id=application_id,
     )
     return JSONResponse(answer)
+
+
+# --- deliveries for recipients (machine clients of public bodies) --------------------------------------
+
+Reader = Annotated[Principal, Depends(require_roles(Role.RECIPIENT, Role.CASEWORKER, Role.ADMIN))]
+
+
+def delivery_view(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "permit_id": delivery.permit_id,
+        "number": delivery.number,
+        "predecessor": delivery.predecessor,
+        "permit_version": delivery.permit_version,
+        "delivered_at": delivery.delivered_at.isoformat(),
+        "files": [
+            {"name": f["name"], "sha256": f["sha256"], "bytes": f.get("bytes")} for f in delivery.files
+        ],
+        "manifest_sha256": delivery.manifest_sha256,
+        "receipt": delivery.receipt,
+        "receipt_mismatch": delivery.receipt_mismatch,
+    }
+
+
+@router.get("/api/deliveries", tags=["deliveries"], summary="Your organisation's deliveries, in order")
+def list_deliveries(
+    principal: Reader,
+    session: DB,
+    permit_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    return {"items": [delivery_view(d) for d in service.visible_deliveries(session, principal, permit_id)]}
+
+
+def _serve(session: Session, principal: Principal, delivery_id: str, name: str, request: Request) -> Response:
+    delivery = service.delivery_for(session, principal, delivery_id)
+    path, entry = service.delivered_file(delivery, name)
+    service.log_access(session, principal, delivery, name, request.headers.get("range"))
+    digest = base64.b64encode(bytes.fromhex(entry["sha256"])).decode()
+    headers = {"X-Content-SHA256": entry["sha256"], "Repr-Digest": f"sha-256=:{digest}:"}
+    media = "application/json" if name.endswith(".json") else "application/vnd.apache.parquet"
+    return FileResponse(path, media_type=media, filename=name, headers=headers)
+
+
+@router.get(
+    "/api/deliveries/{delivery_id}/manifest",
+    tags=["deliveries"],
+    summary="The delivery's manifest: every file with SHA-256, the plan, the predecessor",
+)
+def get_manifest(delivery_id: str, principal: Reader, session: DB, request: Request) -> Response:
+    return _serve(session, principal, delivery_id, "manifest.json", request)
+
+
+@router.get(
+    "/api/deliveries/{delivery_id}/files/{name}",
+    tags=["deliveries"],
+    summary="Download a delivered file (streamed; HTTP Range to resume; its SHA-256 in the headers)",
+    responses={206: {"description": "the range asked for"}, 404: {"description": "no such delivery or file"}},
+)
+def get_file(delivery_id: str, name: str, principal: Reader, session: DB, request: Request) -> Response:
+    return _serve(session, principal, delivery_id, name, request)
+
+
+class Receipt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    files: dict[str, Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]] = Field(
+        description="file name -> the SHA-256 (hex) the recipient computed"
+    )
+
+
+@router.post(
+    "/api/deliveries/{delivery_id}/receipt",
+    tags=["deliveries"],
+    summary="Confirm receipt with the checksums you computed (a mismatch is recorded and flagged)",
+)
+def confirm_receipt(delivery_id: str, body: Receipt, principal: Reader, session: DB) -> dict[str, Any]:
+    delivery = service.confirm_receipt(session, principal, delivery_id, body.files)
+    return delivery_view(delivery)
+
+
+@router.get(
+    "/api/deliveries-access-log",
+    tags=["deliveries"],
+    summary="Who read which delivered file of a permit, and when (Art. 73(1)(e))",
+)
+def access_log(
+    permit_id: Annotated[str, Query(max_length=64)], principal: Staff, session: DB
+) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "delivery_id": a.delivery_id,
+                "actor": a.actor,
+                "organisation": a.organisation,
+                "file": a.file,
+                "range": a.byte_range,
+                "at": a.at.isoformat(),
+            }
+            for a in service.access_log(session, permit_id)
+        ]
+    }

@@ -31,7 +31,7 @@ from hdab.catalog import api as catalog
 from hdab.core import audit, clock, outbox, runtime
 from hdab.core.db import Database
 from hdab.extracts import service
-from hdab.extracts.models import ExtractJob, ExtractStep
+from hdab.extracts.models import Delivery, ExtractJob, ExtractStep
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps
 from hdab.extracts.pipeline.run import Context, Keys, run_step, sequence, sha256_file, start
@@ -106,6 +106,9 @@ def _context(database: Database, session: Session, job: ExtractJob) -> Context:
         }
 
     release = (job.review or {}).get("decision") == "release"
+    last = session.scalars(
+        select(Delivery).where(Delivery.permit_id == job.permit_id).order_by(Delivery.number.desc()).limit(1)
+    ).first()
     return Context(
         plan=plan,
         registry=settings.registry_dir or settings.data_dir / "registry",
@@ -120,6 +123,8 @@ def _context(database: Database, session: Session, job: ExtractJob) -> Context:
         principals=[p.email for p in versions[-1].persons] + list(standing.authorised_subjects),
         max_suppressed_share=1.0 if release else steps.MAX_SUPPRESSED_SHARE,
         work_root=settings.data_dir / "extract-work",
+        number=(last.number + 1) if last is not None else 1,
+        predecessor=last.id if last is not None else None,
     )
 
 
@@ -205,6 +210,10 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
         )
         job.step_claimed = False
         job.updated_at = clock.now()
+        if job.status == JobStatus.CANCELLED:  # revoked while this step ran: stop here, deliver nothing
+            if record["step"] == "deliver":
+                shutil.rmtree(record["delivery"], ignore_errors=True)
+            return job.status
         if record["held"]:
             job.held_reason = f"{record['dataset']}: {record['held']}"
             _end(session, job, JobStatus.HELD)
@@ -213,6 +222,7 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
             job.delivery_id = job_id
             job.delivery_path = record["delivery"]
             job.manifest_sha256 = record["output_digest"]
+            _record_delivery(session, job, ctx)
             _end(session, job, JobStatus.DELIVERED)
         else:
             job.next_step = index + 1
@@ -222,6 +232,28 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
     if progress is not None:
         progress(record)
     return status
+
+
+def _record_delivery(session: Session, job: ExtractJob, ctx: Context) -> None:
+    if session.get(Delivery, job.id) is not None:  # recorded by the run that was cut short
+        return
+    manifest = json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8"))
+    assert job.permit_id is not None and job.permit_version is not None and job.manifest_sha256 is not None
+    standing = applications.permit_standing(session, job.permit_id)
+    session.add(
+        Delivery(
+            id=job.id,
+            permit_id=job.permit_id,
+            number=manifest["delivery_number"],
+            predecessor=manifest["predecessor"],
+            permit_version=job.permit_version,
+            recipient_organisation=standing.recipient_organisation,
+            path=str(ctx.final),
+            files=manifest["files"],
+            manifest_sha256=job.manifest_sha256,
+            delivered_at=clock.now(),
+        )
+    )
 
 
 _COLUMNS = {

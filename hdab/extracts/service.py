@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from hdab.applications import api as applications
 from hdab.core import audit, clock, outbox, runtime
-from hdab.core.auth import Principal
+from hdab.core.auth import Principal, Role
 from hdab.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hdab.extracts import optout
-from hdab.extracts.models import ExtractJob, ExtractStep, OptOutEvent
+from hdab.extracts.models import Delivery, DeliveryAccess, ExtractJob, ExtractStep, OptOutEvent
+
+log = logging.getLogger(__name__)
 
 # --- the opt-out registry (Art. 71) --------------------------------------------------------------
 
@@ -157,6 +161,7 @@ class JobStatus:
     REJECTED = "rejected"
     FAILED = "failed"
     UNSUPPORTED = "unsupported"
+    CANCELLED = "cancelled"  # the permit was revoked
 
 
 def _new_job(session: Session, *, kind: str, actor: str, dedup_key: str | None, **fields: Any) -> ExtractJob:
@@ -307,3 +312,167 @@ def statistics_answer(session: Session, application_id: str) -> Any:
     if job is None or job.delivery_path is None:
         raise NotFound("the request has not been answered yet")
     return json.loads((Path(job.delivery_path) / "answer.json").read_text(encoding="utf-8"))
+
+
+# --- deliveries: recipients, the access log, receipts, deletion ---------------------------------------
+
+STAFF = (Role.CASEWORKER, Role.ADMIN)
+
+
+def _standing(session: Session, permit_id: str) -> applications.PermitStanding:
+    return applications.permit_standing(session, permit_id)
+
+
+def visible_deliveries(session: Session, principal: Principal, permit_id: str | None) -> list[Delivery]:
+    """Staff see every delivery; a recipient only its organisation's, of permits still open."""
+    query = (
+        select(Delivery).where(Delivery.deleted_at.is_(None)).order_by(Delivery.permit_id, Delivery.number)
+    )
+    if permit_id is not None:
+        query = query.where(Delivery.permit_id == permit_id)
+    if principal.has_role(*STAFF):
+        return list(session.scalars(query))
+    if not principal.has_role(Role.RECIPIENT) or principal.organisation is None:
+        raise Forbidden("deliveries are fetched by recipient organisations' machine clients")
+    rows = session.scalars(query.where(Delivery.recipient_organisation == principal.organisation))
+    return [d for d in rows if _standing(session, d.permit_id).open]
+
+
+def delivery_for(session: Session, principal: Principal, delivery_id: str) -> Delivery:
+    """The delivery if the caller may read it now; otherwise 404, as if it did not exist."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.deleted_at is not None:
+        raise NotFound("no such delivery")
+    if principal.has_role(*STAFF):
+        return delivery
+    if (
+        not principal.has_role(Role.RECIPIENT)
+        or principal.organisation is None
+        or delivery.recipient_organisation != principal.organisation
+        or not _standing(session, delivery.permit_id).open  # revoked or expired: access ends at once
+    ):
+        raise NotFound("no such delivery")
+    return delivery
+
+
+def delivered_file(delivery: Delivery, name: str) -> tuple[Path, dict[str, Any]]:
+    """A file of the delivery by its manifest name (never a path the caller makes up)."""
+    if name == "manifest.json":
+        path = Path(delivery.path) / name
+        return path, {"name": name, "sha256": delivery.manifest_sha256, "bytes": path.stat().st_size}
+    entry = next((f for f in delivery.files if f["name"] == name), None)
+    if entry is None:
+        raise NotFound(f"the delivery has no file {name!r}")
+    return Path(delivery.path) / name, entry
+
+
+def log_access(
+    session: Session, principal: Principal, delivery: Delivery, name: str, byte_range: str | None
+) -> None:
+    """Art. 73(1)(e): every read of a delivered file, by whom and when (kept at least a year)."""
+    session.add(
+        DeliveryAccess(
+            delivery_id=delivery.id,
+            permit_id=delivery.permit_id,
+            actor=principal.actor,
+            organisation=principal.organisation,
+            file=name,
+            byte_range=byte_range[:100] if byte_range else None,
+            at=clock.now(),
+        )
+    )
+
+
+def access_log(session: Session, permit_id: str) -> list[DeliveryAccess]:
+    return list(
+        session.scalars(
+            select(DeliveryAccess)
+            .where(DeliveryAccess.permit_id == permit_id)
+            .order_by(DeliveryAccess.at.desc())
+        )
+    )
+
+
+def confirm_receipt(
+    session: Session, principal: Principal, delivery_id: str, checksums: dict[str, str]
+) -> Delivery:
+    """The recipient confirms what it received with the checksums it computed; a mismatch is flagged."""
+    delivery = delivery_for(session, principal, delivery_id)
+    expected = {f["name"]: f["sha256"] for f in delivery.files}
+    mismatched = sorted(n for n in expected if checksums.get(n, "").lower() != expected[n])
+    unknown = sorted(set(checksums) - set(expected))
+    delivery.receipt = {
+        "by": principal.actor,
+        "at": clock.now().isoformat(),
+        "checksums": checksums,
+        "mismatched": mismatched,
+        "unknown": unknown,
+    }
+    delivery.receipt_mismatch = bool(mismatched or unknown)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="delivery.receipt_mismatch" if delivery.receipt_mismatch else "delivery.receipt_confirmed",
+        object_type="delivery",
+        object_id=delivery.id,
+        details={"mismatched": mismatched, "unknown": unknown},
+    )
+    if delivery.receipt_mismatch:
+        log.warning(
+            "delivery %s: the recipient's checksums do not match (%s)", delivery.id, ", ".join(mismatched)
+        )
+    return delivery
+
+
+def cancel_jobs(session: Session, permit_id: str, reason: str) -> int:
+    """Stop every queued, running or held job of a permit (revocation, Art. 63)."""
+    jobs = session.scalars(
+        select(ExtractJob).where(
+            ExtractJob.permit_id == permit_id,
+            ExtractJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD]),
+        )
+    ).all()
+    for job in jobs:
+        job.status, job.error, job.updated_at = JobStatus.CANCELLED, reason, clock.now()
+        audit.record(
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action="extract.cancelled",
+            object_type="extract_job",
+            object_id=job.id,
+            details={"permit_id": permit_id, "reason": reason},
+        )
+    return len(jobs)
+
+
+def delete_due(session: Session, today: date) -> list[Delivery]:
+    """Delete every delivery whose permit's deletion date has come (Art. 68(12)), with a certificate."""
+    deleted = []
+    for delivery in session.scalars(select(Delivery).where(Delivery.deleted_at.is_(None))).all():
+        standing = _standing(session, delivery.permit_id)
+        if standing.delete_data_by is None or today < standing.delete_data_by:
+            continue
+        shutil.rmtree(delivery.path, ignore_errors=True)
+        now = clock.now()
+        delivery.deleted_at = now
+        delivery.deletion_certificate = {
+            "delivery_id": delivery.id,
+            "permit_id": delivery.permit_id,
+            "delete_data_by": standing.delete_data_by.isoformat(),
+            "deleted_at": now.isoformat(),
+            "path": delivery.path,
+            "files": [
+                {"name": f["name"], "sha256": f["sha256"], "bytes": f.get("bytes")} for f in delivery.files
+            ],
+            "manifest_sha256": delivery.manifest_sha256,
+        }
+        audit.record(
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action="delivery.deleted",
+            object_type="delivery",
+            object_id=delivery.id,
+            details={"permit_id": delivery.permit_id, "files": len(delivery.files)},
+        )
+        deleted.append(delivery)
+    return deleted

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from hdab.core import runtime
+from hdab.core import clock, runtime
 from hdab.core.celery_app import celery_app, is_eager
 from hdab.extracts import runner, service
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # a job whose worker died (or whose message was lost) is started again
     "extracts-resume": {"task": "extracts.resume", "schedule": timedelta(minutes=5)},
+    # Art. 68(12): delivered data are deleted when the permit's deletion date comes
+    "extracts-delete-due": {"task": "extracts.delete_due", "schedule": timedelta(hours=1)},
 }
 
 
@@ -45,3 +47,16 @@ def resume() -> int:
         else:
             celery_app.send_task(service.RUN_JOB, kwargs={"job_id": job_id})
     return len(jobs)
+
+
+@celery_app.task(name="permit.revoked", ignore_result=True)
+def permit_revoked(permit_id: str) -> int:
+    """Art. 63: a revoked permit's queued and running jobs stop (access already ends with the status)."""
+    with runtime.database().session() as session:
+        return service.cancel_jobs(session, permit_id, "the permit was revoked")
+
+
+@celery_app.task(name="extracts.delete_due", ignore_result=True)
+def delete_due() -> int:
+    with runtime.database().session() as session:
+        return len(service.delete_due(session, clock.now_oslo().date()))

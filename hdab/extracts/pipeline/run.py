@@ -72,6 +72,8 @@ class Context:
     memory_limit: str = "1GB"
     max_suppressed_share: float = steps.MAX_SUPPRESSED_SHARE
     work_root: Path | None = None  # never inside the room: the artifacts still hold identifiers
+    number: int = 1  # this delivery's number in the permit's series
+    predecessor: str | None = None  # the delivery before it, named in the manifest
 
     @property
     def permit_dir(self) -> Path:
@@ -239,6 +241,8 @@ def _deliver(ctx: Context) -> dict[str, Any]:
             "permit_id": plan.permit_id,
             "permit_version": plan.version,
             "delivery_id": ctx.delivery_id,
+            "delivery_number": ctx.number,
+            "predecessor": ctx.predecessor,
             "plan": plan.to_json(),
             "as_of": {t.dataset: t.as_of.isoformat() for t in plan.tables},
             "optout_receipt": receipts,

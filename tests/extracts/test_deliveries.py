@@ -1,0 +1,144 @@
+"""Deliveries to recipients: their own organisation's only, resumable downloads, receipts, an access log,
+access ending with the permit, and deletion on the deletion date with a certificate."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from hdab.core import clock, runtime
+from hdab.core.auth import Role
+from hdab.core.celery_app import celery_app
+from hdab.extracts.models import Delivery
+from tests.applications.factories import People, access_form
+from tests.applications.walk import create, to_permit
+from tests.extracts.test_jobs import PSEUDONYMISED, app, jobs, registry  # noqa: F401 - shared fixtures
+
+SSB = "971526920"
+HELSEDIR = "983544622"
+
+
+def recurring_permit(client: TestClient, people: People) -> dict[str, Any]:
+    form = access_form(
+        purpose="c",
+        applicant={"organisation": SSB, "organisation_name": "Statistisk sentralbyrå", "public_sector": True},
+        pseudonymisation_justification="Official statistics link years.",
+    )
+    form["specification"] = {
+        "datasets": [PSEUDONYMISED],
+        "recurrence": {"schedule": "monthly", "mode": "snapshot", "recipient_organisation": SSB},
+    }
+    return to_permit(client, people, create(client, people.applicant, form))
+
+
+def test_a_recipient_lists_reads_and_resumes_a_download_of_its_own_delivery(
+    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+) -> None:
+    client, people = app
+    permit_id = recurring_permit(client, people)["permit_id"]
+    ssb = people.headers("ssb-client", Role.RECIPIENT, org=SSB)
+    listed = client.get(f"/api/deliveries?permit_id={permit_id}", headers=ssb).json()["items"]
+    assert [d["number"] for d in listed] == [1] and listed[0]["predecessor"] is None
+    delivery = listed[0]
+    manifest = client.get(f"/api/deliveries/{delivery['id']}/manifest", headers=ssb)
+    assert manifest.status_code == 200 and manifest.json()["delivery_number"] == 1
+    name = "npr-somatikk.parquet"
+    url = f"/api/deliveries/{delivery['id']}/files/{name}"
+    whole = client.get(url, headers=ssb)
+    expected = next(f["sha256"] for f in delivery["files"] if f["name"] == name)
+    assert (
+        whole.headers["x-content-sha256"] == expected
+        and hashlib.sha256(whole.content).hexdigest() == expected
+    )
+    # a download cut short resumes where it stopped
+    first = client.get(url, headers={**ssb, "Range": "bytes=0-999"})
+    assert first.status_code == 206 and len(first.content) == 1000
+    rest = client.get(url, headers={**ssb, "Range": "bytes=1000-"})
+    assert rest.status_code == 206
+    assert hashlib.sha256(first.content + rest.content).hexdigest() == expected
+    receipt = client.post(
+        f"/api/deliveries/{delivery['id']}/receipt",
+        json={"files": {f["name"]: f["sha256"] for f in delivery["files"]}},
+        headers=ssb,
+    )
+    assert receipt.status_code == 200 and receipt.json()["receipt_mismatch"] is False
+    log = client.get(f"/api/deliveries-access-log?permit_id={permit_id}", headers=people.caseworker).json()[
+        "items"
+    ]
+    assert len(log) == 4 and {e["range"] for e in log} == {None, "bytes=0-999", "bytes=1000-"}
+    assert all(e["organisation"] == SSB for e in log)
+
+
+def test_another_organisation_sees_nothing_and_a_bad_checksum_is_flagged(
+    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+) -> None:
+    client, people = app
+    recurring_permit(client, people)
+    ssb = people.headers("ssb-client", Role.RECIPIENT, org=SSB)
+    other = people.headers("hdir-client", Role.RECIPIENT, org=HELSEDIR)
+    [delivery] = client.get("/api/deliveries", headers=ssb).json()["items"]
+    assert client.get("/api/deliveries", headers=other).json()["items"] == []
+    for path in ("manifest", "files/npr-somatikk.parquet"):
+        assert client.get(f"/api/deliveries/{delivery['id']}/{path}", headers=other).status_code == 404
+    assert (
+        client.get(f"/api/deliveries/{delivery['id']}/files/..%2Fmanifest.json", headers=ssb).status_code
+        == 404
+    )
+    assert client.get("/api/deliveries", headers=people.applicant).status_code == 403
+    bad = {f["name"]: "0" * 64 for f in delivery["files"]}
+    flagged = client.post(
+        f"/api/deliveries/{delivery['id']}/receipt", json={"files": bad}, headers=ssb
+    ).json()
+    assert flagged["receipt_mismatch"] is True and "npr-somatikk.parquet" in flagged["receipt"]["mismatched"]
+
+
+def test_revocation_ends_access_at_once_and_cancels_jobs(
+    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+) -> None:
+    client, people = app
+    permit_id = recurring_permit(client, people)["permit_id"]
+    ssb = people.headers("ssb-client", Role.RECIPIENT, org=SSB)
+    [delivery] = client.get("/api/deliveries", headers=ssb).json()["items"]
+    queued = client.post("/api/extracts", json={"permit_id": permit_id}, headers=people.caseworker).json()
+    # stop the re-run before it starts, as a busy worker would leave it queued
+    with runtime.database().session() as session:
+        from hdab.extracts.models import ExtractJob
+
+        row = session.get(ExtractJob, queued["id"])
+        assert row is not None
+        if row.status == "delivered":
+            row.status, row.next_step = "queued", 0
+    client.post(f"/api/permits/{permit_id}/revoke", json={"reasons": "breach"}, headers=people.decision_maker)
+    assert client.get(f"/api/deliveries/{delivery['id']}/manifest", headers=ssb).status_code == 404
+    assert client.get("/api/deliveries", headers=ssb).json()["items"] == []
+    statuses = {j.id: j.status for j in jobs()}
+    assert statuses[queued["id"]] == "cancelled"
+
+
+def test_delivered_data_are_deleted_on_the_deletion_date_and_not_before(
+    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+) -> None:
+    from pathlib import Path
+
+    client, people = app
+    clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    permit_id = recurring_permit(client, people)["permit_id"]  # valid until 2029-12-31; delete by 2030-06-30
+    [job] = jobs()
+    folder = Path(str(job.delivery_path))
+    clock.set(datetime(2030, 6, 29, 21, 0, tzinfo=UTC))  # 23:00 on 29 June in Oslo
+    assert celery_app.tasks["extracts.delete_due"].apply().get() == 0 and folder.exists()
+    clock.set(datetime(2030, 6, 29, 22, 30, tzinfo=UTC))  # 00:30 on 30 June in Oslo
+    assert celery_app.tasks["extracts.delete_due"].apply().get() == 1
+    assert not folder.exists()
+    with runtime.database().session() as session:
+        [delivery] = session.query(Delivery).filter(Delivery.permit_id == permit_id).all()
+        certificate = delivery.deletion_certificate
+    assert certificate is not None and certificate["delete_data_by"] == "2030-06-30"
+    assert {f["name"] for f in certificate["files"]} >= {"npr-somatikk.parquet", "principals.json"}
+    assert all(len(f["sha256"]) == 64 for f in certificate["files"])
+    assert (
+        celery_app.tasks["extracts.delete_due"].apply().get() == 0
+    )  # the certificate stays, nothing more to do

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hdab.applications import handlers, service
-from hdab.applications.domain import CaseType, DataSpecification, Decision
+from hdab.applications.domain import CaseType, DataSpecification, Decision, Recurrence
 from hdab.applications.models import Application
 from hdab.applications.state import PermitVersion
 from hdab.core.auth import Principal
@@ -18,12 +18,14 @@ from hdab.core.errors import NotFound
 __all__ = [
     "PermitStanding",
     "PermitVersion",
+    "RecurringPermit",
     "StatisticsRequest",
     "mark_answered",
     "may_see_case",
     "permit_standing",
     "permit_version",
     "permit_versions",
+    "recurring_permits",
     "statistics_request",
 ]
 
@@ -89,6 +91,39 @@ def permit_standing(session: Session, permit_id: str) -> PermitStanding:
         delete_data_by=current.delete_data_by if current is not None else None,
         recipient_organisation=recurrence.recipient_organisation if recurrence is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class RecurringPermit:
+    permit_id: str
+    version: int
+    recurrence: Recurrence
+    first_approved_at: datetime
+    valid_until: date
+
+
+def recurring_permits(session: Session) -> list[RecurringPermit]:
+    """Open permits whose current version asks for recurring deliveries (Art. 67(5))."""
+    out = []
+    rows = session.scalars(select(Application.permit_id).where(Application.permit_id.is_not(None)))
+    for permit_id in rows:
+        assert permit_id is not None
+        loaded = _case_of_permit(session, permit_id)
+        current = loaded.state.current_permit
+        status = loaded.state.permit_status
+        if current is None or status is None or status.value in ("EXPIRED", "REVOKED"):
+            continue
+        if current.specification.recurrence is not None:
+            out.append(
+                RecurringPermit(
+                    permit_id,
+                    current.version,
+                    current.specification.recurrence,
+                    current.first_approved_at,
+                    current.valid_until,
+                )
+            )
+    return out
 
 
 def statistics_request(session: Session, application_id: str) -> StatisticsRequest:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -142,16 +143,45 @@ def _relay_in_process(engine: Engine, message_id: uuid.UUID) -> int:
     return 1
 
 
+_local = threading.local()
+
+
 def _after_commit(session: Session) -> None:
     pending: list[uuid.UUID] = session.info.pop(_PENDING, [])
     if not pending:
         return
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
+    if is_eager():
+        _relay_in_order(engine, pending)
+        return
     try:
         relay(engine, pending)
     except Exception:  # the commit stands; the periodic relay sends what is left
         log.exception("outbox relay after commit failed")
+
+
+def _relay_in_order(engine: Engine, pending: list[uuid.UUID]) -> None:
+    """Run in-process work one message after another, never nested.
+
+    Work that a task enqueues is queued behind it and run when it returns, by the outermost relay
+    of this thread, so a long chain of tasks (an extract's steps, one after another) needs no
+    deeper stack than one task.
+    """
+    queue: deque[tuple[Engine, uuid.UUID]] | None = getattr(_local, "queue", None)
+    if queue is not None:
+        queue.extend((engine, message_id) for message_id in pending)
+        return
+    queue = _local.queue = deque((engine, message_id) for message_id in pending)
+    try:
+        while queue:
+            target, message_id = queue.popleft()
+            try:
+                relay(target, [message_id])
+            except Exception:  # the commit stands; the periodic relay sends what is left
+                log.exception("outbox relay after commit failed")
+    finally:
+        _local.queue = None
 
 
 def _after_rollback(session: Session) -> None:

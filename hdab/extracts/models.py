@@ -37,6 +37,8 @@ class ExtractJob(Base):
     permit_id: Mapped[str | None] = mapped_column(String(64), index=True)
     permit_version: Mapped[int | None] = mapped_column(Integer)
     application_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # a recurring run's time
+    changed_since: Mapped[datetime | None] = mapped_column(UTCDateTime())  # changes mode: the run before
     status: Mapped[str] = mapped_column(String(20), index=True)
     next_step: Mapped[int] = mapped_column(Integer, default=0)  # the step to run next (see run.sequence)
     step_claimed: Mapped[bool] = mapped_column(Boolean, default=False)  # a worker is running next_step

@@ -81,7 +81,9 @@ def _context(database: Database, session: Session, job: ExtractJob) -> Context:
     settings = runtime.settings()
     assert job.permit_id is not None and job.permit_version is not None
     versions = applications.permit_versions(session, job.permit_id)[: job.permit_version]
-    plan = planning.plan_for_permit(versions, settings.min_k)
+    plan = planning.plan_for_permit(
+        versions, settings.min_k, run_at=job.run_at, changed_since=job.changed_since
+    )
     standing = applications.permit_standing(session, job.permit_id)
     dictionary = {
         (t.dataset, v.name): (v.title, v.datatype)
@@ -138,6 +140,8 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
         if job.kind == "statistics":
             return run_statistics(database, job_id)
         index = job.next_step if index is None else index
+    if index == 0 and _waits_for_earlier_run(database, job_id):
+        return JobStatus.QUEUED
     if not claim(database, job_id, index):
         with database.session() as session:
             current = session.get(ExtractJob, job_id)
@@ -224,6 +228,9 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
             job.manifest_sha256 = record["output_digest"]
             _record_delivery(session, job, ctx)
             _end(session, job, JobStatus.DELIVERED)
+            if job.kind == service.RECURRING and chain:
+                session.flush()
+                service.start_next_recurring(session, job.permit_id or "")
         else:
             job.next_step = index + 1
             if chain:
@@ -267,6 +274,23 @@ _COLUMNS = {
     "output_digest",
     "held",
 }
+
+
+def _waits_for_earlier_run(database: Database, job_id: str) -> bool:
+    """Recurring runs are delivered in order: a run waits while an earlier one has not ended."""
+    with database.session() as session:
+        job = session.get(ExtractJob, job_id)
+        if job is None or job.kind != service.RECURRING or job.run_at is None:
+            return False
+        earlier = session.scalars(
+            select(ExtractJob.id).where(
+                ExtractJob.permit_id == job.permit_id,
+                ExtractJob.kind == service.RECURRING,
+                ExtractJob.run_at < job.run_at,
+                ExtractJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD]),
+            )
+        ).first()
+        return earlier is not None
 
 
 def run_job(database: Database, job_id: str, progress: Progress | None = None) -> str:

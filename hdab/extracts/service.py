@@ -476,3 +476,74 @@ def delete_due(session: Session, today: date) -> list[Delivery]:
         )
         deleted.append(delivery)
     return deleted
+
+
+# --- recurring deliveries (Art. 67(5)) -------------------------------------------------------------
+
+RECURRING = "recurring"
+
+
+def schedule_recurring(session: Session, now: datetime) -> list[ExtractJob]:
+    """Create a job for every scheduled run that has come, in order, once each; start the earliest.
+
+    After downtime every missed run is created (none skipped), each at most once (its dedup key);
+    the runner delivers them one after another, so each names the one before it.
+    """
+    from hdab.extracts import schedule
+
+    created = []
+    for permit in applications.recurring_permits(session):
+        due = schedule.runs(permit.recurrence, permit.first_approved_at, permit.valid_until, now)
+        previous = permit.first_approved_at  # the delivery at approval was the first full extract
+        for run_at in due:
+            key = f"recurring:{permit.permit_id}:{run_at.isoformat()}"
+            if session.scalars(select(ExtractJob.id).where(ExtractJob.dedup_key == key)).first() is None:
+                job = _new_job(
+                    session,
+                    kind=RECURRING,
+                    actor=audit.SYSTEM_ACTOR,
+                    dedup_key=key,
+                    permit_id=permit.permit_id,
+                    permit_version=permit.version,
+                    run_at=run_at,
+                    changed_since=previous if permit.recurrence.mode.value == "changes" else None,
+                )
+                created.append(job)
+                audit.record(
+                    session,
+                    actor=audit.SYSTEM_ACTOR,
+                    action="extract.recurring_scheduled",
+                    object_type="extract_job",
+                    object_id=job.id,
+                    details={"permit_id": permit.permit_id, "run_at": run_at.isoformat()},
+                )
+            previous = run_at
+        start_next_recurring(session, permit.permit_id)
+    return created
+
+
+def start_next_recurring(session: Session, permit_id: str) -> str | None:
+    """Start the earliest waiting run of a permit, unless one of its runs is under way."""
+    busy = session.scalars(
+        select(ExtractJob.id).where(
+            ExtractJob.permit_id == permit_id,
+            ExtractJob.kind == RECURRING,
+            ExtractJob.status.in_([JobStatus.RUNNING, JobStatus.HELD]),
+        )
+    ).first()
+    if busy is not None:
+        return None
+    nxt = session.scalars(
+        select(ExtractJob)
+        .where(
+            ExtractJob.permit_id == permit_id,
+            ExtractJob.kind == RECURRING,
+            ExtractJob.status == JobStatus.QUEUED,
+        )
+        .order_by(ExtractJob.run_at)
+        .limit(1)
+    ).first()
+    if nxt is None:
+        return None
+    outbox.enqueue(session, RUN_JOB, {"job_id": nxt.id})
+    return nxt.id

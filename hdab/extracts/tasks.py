@@ -12,6 +12,8 @@ from hdab.extracts import runner, service
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # a job whose worker died (or whose message was lost) is started again
     "extracts-resume": {"task": "extracts.resume", "schedule": timedelta(minutes=5)},
+    # Art. 67(5): recurring deliveries start when due; missed runs are caught up in order
+    "extracts-recurring": {"task": "extracts.schedule_recurring", "schedule": timedelta(minutes=15)},
     # Art. 68(12): delivered data are deleted when the permit's deletion date comes
     "extracts-delete-due": {"task": "extracts.delete_due", "schedule": timedelta(hours=1)},
 }
@@ -60,3 +62,9 @@ def permit_revoked(permit_id: str) -> int:
 def delete_due() -> int:
     with runtime.database().session() as session:
         return len(service.delete_due(session, clock.now_oslo().date()))
+
+
+@celery_app.task(name="extracts.schedule_recurring", ignore_result=True)
+def schedule_recurring() -> int:
+    with runtime.database().session() as session:
+        return len(service.schedule_recurring(session, clock.now()))

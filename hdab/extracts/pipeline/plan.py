@@ -32,7 +32,13 @@ class TablePlan:
     generalisations: tuple[str, ...]
     quasi_identifiers: tuple[str, ...]
     pseudonymised: bool
-    as_of: datetime
+    as_of: datetime  # the registry is read as it was known at this moment
+    optout_at: datetime | None = None  # opt-outs recorded by then count (default: as_of)
+    changed_since: datetime | None = None  # only record versions learned after this (changes mode)
+
+    @property
+    def optouts_by(self) -> datetime:
+        return self.optout_at or self.as_of
 
 
 @dataclass(frozen=True)
@@ -46,14 +52,26 @@ class ExtractPlan:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for table in data["tables"]:
-            table["as_of"] = table["as_of"].isoformat()
+            for key in ("as_of", "optout_at", "changed_since"):
+                table[key] = table[key].isoformat() if table[key] else None
             for key in ("period_start", "period_end"):
                 table[key] = table[key].isoformat() if table[key] else None
         return data
 
 
-def plan_for_permit(versions: Sequence[PermitVersion], min_k: int) -> ExtractPlan:
-    """The plan for the last of ``versions`` (all versions of one permit, in order)."""
+def plan_for_permit(
+    versions: Sequence[PermitVersion],
+    min_k: int,
+    *,
+    run_at: datetime | None = None,
+    changed_since: datetime | None = None,
+) -> ExtractPlan:
+    """The plan for the last of ``versions`` (all versions of one permit, in order).
+
+    A recurring delivery (Art. 67(5)) reads the registry as it is at its scheduled ``run_at``, and
+    in changes mode only what was learned since the previous run (``changed_since``); opt-outs
+    count as of the permit's approval either way (Art. 71: later opt-outs remove no one).
+    """
     if not versions:
         raise PlanError("a permit without versions has nothing to extract")
     current = versions[-1]
@@ -83,7 +101,9 @@ def plan_for_permit(versions: Sequence[PermitVersion], min_k: int) -> ExtractPla
                 generalisations=tuple(g.value for g in request.generalisations),
                 quasi_identifiers=quasi,
                 pseudonymised=request.pseudonymised,
-                as_of=first_seen[request.dataset],
+                as_of=run_at or first_seen[request.dataset],
+                optout_at=first_seen[request.dataset],
+                changed_since=changed_since,
             )
         )
     return ExtractPlan(current.permit_id, current.version, tuple(tables), min_k, current.specification.format)

@@ -165,13 +165,13 @@ def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dic
             result = steps.minimise(con, table, ctx.registry, work)
             output = _digest(steps.artifact(work, "minimised"))
         elif ref.name == "optout_filter":
-            result = steps.optout_filter(con, work, ctx.opted_out(table.as_of), ctx.keys.optout)
+            result = steps.optout_filter(con, work, ctx.opted_out(table.optouts_by), ctx.keys.optout)
             receipt = {
                 "dataset": ref.dataset,
-                "as_of": table.as_of.isoformat(),
+                "as_of": table.optouts_by.isoformat(),
                 "persons_removed": result.details["persons_removed"],
                 "rows_removed": result.details["rows_removed"],
-                "registry": ctx.optout_receipt(table.as_of),
+                "registry": ctx.optout_receipt(table.optouts_by),
             }
             _json(work / "receipt.json", receipt)
             output = _digest(steps.artifact(work, "removed"))
@@ -245,6 +245,7 @@ def _deliver(ctx: Context) -> dict[str, Any]:
             "predecessor": ctx.predecessor,
             "plan": plan.to_json(),
             "as_of": {t.dataset: t.as_of.isoformat() for t in plan.tables},
+            "changed_since": {t.dataset: t.changed_since.isoformat() for t in plan.tables if t.changed_since},
             "optout_receipt": receipts,
             "disclosure": disclosure,
             "files": files,

@@ -113,6 +113,9 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, wo
 
     params: dict[str, Any] = {"as_of": plan.as_of, "files": files}
     conditions = ["s.recorded_at <= $as_of", "s.version = coalesce(l.latest, 1)"]
+    if plan.changed_since is not None:  # changes mode: what the registry learned since the last run
+        conditions.append("s.recorded_at > $since")
+        params["since"] = plan.changed_since
     if plan.period_start is not None:
         conditions.append(f"{col(plan.time_column)} >= $start")
         params["start"] = plan.period_start

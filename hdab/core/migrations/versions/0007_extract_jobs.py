@@ -2,7 +2,7 @@
 
 Revision ID: 0007_extract_jobs
 Revises: 0006_optouts
-Create Date: 2026-11-26 05:40:53.985457
+Create Date: 2026-11-26 05:45:53.307857
 """
 
 from collections.abc import Sequence
@@ -53,6 +53,8 @@ def upgrade() -> None:
         sa.Column("permit_id", sa.String(length=64), nullable=True),
         sa.Column("permit_version", sa.Integer(), nullable=True),
         sa.Column("application_id", sa.String(length=36), nullable=True),
+        sa.Column("run_at", hdab.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("changed_since", hdab.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("next_step", sa.Integer(), nullable=False),
         sa.Column("step_claimed", sa.Boolean(), nullable=False),
@@ -72,6 +74,7 @@ def upgrade() -> None:
     with op.batch_alter_table("extract_jobs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_extract_jobs_application_id"), ["application_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_extract_jobs_permit_id"), ["permit_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_extract_jobs_run_at"), ["run_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_extract_jobs_status"), ["status"], unique=False)
 
     op.create_table(
@@ -134,6 +137,7 @@ def downgrade() -> None:
     op.drop_table("delivery_access_log")
     with op.batch_alter_table("extract_jobs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_extract_jobs_status"))
+        batch_op.drop_index(batch_op.f("ix_extract_jobs_run_at"))
         batch_op.drop_index(batch_op.f("ix_extract_jobs_permit_id"))
         batch_op.drop_index(batch_op.f("ix_extract_jobs_application_id"))
 

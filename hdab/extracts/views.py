@@ -41,3 +41,39 @@ async def review_page(
         raise InvalidInput("choose release or reject and write a note")
     service.review(session, principal, job_id, decision, note)
     return RedirectResponse(f"/extracts/{job_id}", status_code=303)
+
+
+@router.get("/extracts/permits/{permit_id}", response_class=HTMLResponse)
+def permit_deliveries_page(
+    permit_id: str,
+    request: Request,
+    principal: Principal = Depends(staff),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """For caseworkers: a permit's schedule, deliveries and receipts, access log and coming deletion."""
+    from sqlalchemy import select
+
+    from hdab.applications import api as applications
+    from hdab.extracts.models import Delivery, ExtractJob
+
+    standing = applications.permit_standing(session, permit_id)
+    version = applications.permit_version(session, permit_id)
+    deliveries = session.scalars(
+        select(Delivery).where(Delivery.permit_id == permit_id).order_by(Delivery.number)
+    )
+    jobs = session.scalars(
+        select(ExtractJob).where(ExtractJob.permit_id == permit_id).order_by(ExtractJob.created_at)
+    )
+    return templates.TemplateResponse(
+        request,
+        "extracts/permit.html",
+        {
+            "principal": principal,
+            "permit_id": permit_id,
+            "standing": standing,
+            "recurrence": version.specification.recurrence,
+            "deliveries": list(deliveries),
+            "jobs": list(jobs),
+            "access": service.access_log(session, permit_id),
+        },
+    )

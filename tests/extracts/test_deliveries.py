@@ -102,20 +102,24 @@ def test_revocation_ends_access_at_once_and_cancels_jobs(
     permit_id = recurring_permit(client, people)["permit_id"]
     ssb = people.headers("ssb-client", Role.RECIPIENT, org=SSB)
     [delivery] = client.get("/api/deliveries", headers=ssb).json()["items"]
-    queued = client.post("/api/extracts", json={"permit_id": permit_id}, headers=people.caseworker).json()
-    # stop the re-run before it starts, as a busy worker would leave it queued
-    with runtime.database().session() as session:
-        from hdab.extracts.models import ExtractJob
+    from hdab.core.db import Database
+    from hdab.extracts import runner
+    from hdab.extracts.models import ExtractJob
 
-        row = session.get(ExtractJob, queued["id"])
+    rerun = client.post("/api/extracts", json={"permit_id": permit_id}, headers=people.caseworker).json()
+    # catch the re-run in the middle: two steps done, the third about to run on a worker
+    with runtime.database().session() as session:
+        row = session.get(ExtractJob, rerun["id"])
         assert row is not None
-        if row.status == "delivered":
-            row.status, row.next_step = "queued", 0
+        row.status, row.next_step, row.delivery_path = "running", 2, None
+        session.query(Delivery).filter(Delivery.id == row.id).delete()
     client.post(f"/api/permits/{permit_id}/revoke", json={"reasons": "breach"}, headers=people.decision_maker)
     assert client.get(f"/api/deliveries/{delivery['id']}/manifest", headers=ssb).status_code == 404
     assert client.get("/api/deliveries", headers=ssb).json()["items"] == []
+    database: Database = runtime.database()
+    assert runner.run_next(database, rerun["id"]) == "cancelled"  # the next step does not run
     statuses = {j.id: j.status for j in jobs()}
-    assert statuses[queued["id"]] == "cancelled"
+    assert statuses[rerun["id"]] == "cancelled"
 
 
 def test_delivered_data_are_deleted_on_the_deletion_date_and_not_before(
@@ -142,3 +146,27 @@ def test_delivered_data_are_deleted_on_the_deletion_date_and_not_before(
     assert (
         celery_app.tasks["extracts.delete_due"].apply().get() == 0
     )  # the certificate stays, nothing more to do
+
+
+def test_an_extension_moves_the_deletion_date(
+    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+) -> None:
+    from pathlib import Path
+
+    client, people = app
+    clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    permit_id = recurring_permit(client, people)["permit_id"]
+    extended = client.post(
+        f"/api/permits/{permit_id}/extend",
+        json={"valid_until": "2031-12-31", "reason": "more years"},
+        headers=people.applicant,
+    )
+    assert extended.status_code == 200
+    client.post(f"/api/permits/{permit_id}/approve-extension", headers=people.decision_maker)
+    first = next(j for j in jobs() if j.kind == "permit")
+    clock.set(datetime(2030, 7, 1, 12, tzinfo=UTC))  # after the old deletion date, before the new one
+    assert celery_app.tasks["extracts.delete_due"].apply().get() == 0
+    assert Path(str(first.delivery_path)).exists()
+    clock.set(datetime(2032, 6, 30, 12, tzinfo=UTC))  # the new date: 2031-12-31 + 6 months
+    assert celery_app.tasks["extracts.delete_due"].apply().get() >= 1
+    assert not Path(str(first.delivery_path)).exists()

@@ -1,0 +1,90 @@
+"""One day of changes delivered incrementally, against a full snapshot of the same year, in one run.
+
+On the synthetic NPR year (generated once and cached, as bench.extract does), a recurring permit's
+run at 2025-07-01 06:00 UTC delivers either everything known then (snapshot) or only what the
+registry learned in the day before (changes mode). Each runs the whole pipeline in a fresh process;
+prints both times (medians), rows, and the ratio snapshot / changes.
+
+    python -m bench.deliveries [--patients 2800000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.extract import DATASET, OPTOUT_KEY, registry_for
+
+RUN_AT = datetime(2025, 7, 1, 6, tzinfo=UTC)
+
+
+def _run(registry: Path, out: Path, queue: Any, changes: bool) -> None:
+    from hdab.extracts.pipeline import plan as planning
+    from hdab.extracts.pipeline import steps
+    from hdab.extracts.pipeline.run import Keys, run_plan
+    from tests.extracts.permits import permit_version
+
+    started = time.perf_counter()
+    plan = planning.plan_for_permit(
+        [permit_version("NO-HDAB-DELIVERIES", [DATASET], approved_at=datetime(2025, 1, 1, tzinfo=UTC))],
+        5,
+        run_at=RUN_AT,
+        changed_since=RUN_AT - timedelta(days=1) if changes else None,
+    )
+    outcome = run_plan(
+        plan,
+        registry=registry,
+        spe_root=out,
+        delivery_id="changes" if changes else "snapshot",
+        keys=Keys(steps.permit_key("bench-master-key-bench-master-key", "NO-HDAB-DELIVERIES"), OPTOUT_KEY),
+        opted_out=lambda _at: frozenset(),
+        optout_receipt=lambda at: {"as_of": at.isoformat()},
+        dictionary={},
+        principals=["bench"],
+        memory_limit="1.5GB",
+    )
+    rows = sum(f.get("rows", 0) for f in outcome.manifest["files"])
+    queue.put((time.perf_counter() - started, rows))
+
+
+def _measure(registry: Path, changes: bool) -> tuple[float, int]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    with tempfile.TemporaryDirectory() as out:
+        process = context.Process(target=_run, args=(registry, Path(out), queue, changes))
+        process.start()
+        result: tuple[float, int] = queue.get()
+        process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=2_800_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    args, _ = parser.parse_known_args()
+    registry = registry_for(args.patients, args.seed)
+    snapshot, changes = [], []
+    full_rows = day_rows = 0
+    for _ in range(args.rounds):
+        seconds, full_rows = _measure(registry, changes=False)
+        snapshot.append(seconds)
+        seconds, day_rows = _measure(registry, changes=True)
+        changes.append(seconds)
+    s, c = statistics.median(snapshot), statistics.median(changes)
+    print(
+        f"deliveries: {args.patients} patients; full snapshot {s:.1f} s ({full_rows:,} rows), "
+        f"one day of changes {c:.1f} s ({day_rows:,} rows); snapshot / changes {s / c:.1f} "
+        f"(medians of {args.rounds})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -29,6 +29,7 @@ from hdab.core.errors import FieldError, InvalidInput, install_handlers
 from hdab.core.identifiers import InvalidIdentifier
 from hdab.core.logs import configure_logging
 from hdab.core.scheduler import InProcessScheduler
+from hdab.core.security import SecurityHeaders
 from hdab.core.settings import Settings
 from hdab.core.templating import templates
 from hdab.core.web import health_router
@@ -142,4 +143,10 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
             router = getattr(module, "router", None)
             if isinstance(router, APIRouter):
                 app.include_router(router)
+    # the largest body anything accepts is an RDF or opt-out file upload
+    app.add_middleware(
+        SecurityHeaders,
+        hsts=settings.base_url.startswith("https://"),
+        max_body=settings.import_max_bytes + 65536,
+    )
     return app

@@ -181,25 +181,22 @@ def _new_job(session: Session, *, kind: str, actor: str, dedup_key: str | None, 
     return job
 
 
-def job_for_permit_version(session: Session, permit_id: str, version: int) -> tuple[ExtractJob, bool]:
-    """Exactly one job per permit version: a repeated ``permit.issued`` finds the first (False)."""
-    key = f"permit:{permit_id}:{version}"
-    existing = session.scalars(select(ExtractJob).where(ExtractJob.dedup_key == key)).one_or_none()
+def _job_by_key(session: Session, key: str) -> ExtractJob | None:
+    return session.scalars(select(ExtractJob).where(ExtractJob.dedup_key == key)).one_or_none()
+
+
+def _job_once(session: Session, key: str, details: dict[str, Any], **fields: Any) -> tuple[ExtractJob, bool]:
+    """The job under ``key``, created and started the first time (True); a repeat finds it (False)."""
+    existing = _job_by_key(session, key)
     if existing is not None:
         return existing, False
-    applications.permit_version(session, permit_id, version)  # refuses an unknown permit or version
     try:
         with session.begin_nested():
-            job = _new_job(
-                session,
-                kind="permit",
-                actor=audit.SYSTEM_ACTOR,
-                dedup_key=key,
-                permit_id=permit_id,
-                permit_version=version,
-            )
+            job = _new_job(session, actor=audit.SYSTEM_ACTOR, dedup_key=key, **fields)
     except IntegrityError:  # another worker created it at the same moment
-        return session.scalars(select(ExtractJob).where(ExtractJob.dedup_key == key)).one(), False
+        found = _job_by_key(session, key)
+        assert found is not None
+        return found, False
     outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
     audit.record(
         session,
@@ -207,30 +204,34 @@ def job_for_permit_version(session: Session, permit_id: str, version: int) -> tu
         action="extract.job_created",
         object_type="extract_job",
         object_id=job.id,
-        details={"permit_id": permit_id, "version": version},
+        details=details,
     )
     return job, True
+
+
+def job_for_permit_version(session: Session, permit_id: str, version: int) -> tuple[ExtractJob, bool]:
+    """Exactly one job per permit version: a repeated ``permit.issued`` finds the first (False)."""
+    applications.permit_version(session, permit_id, version)  # refuses an unknown permit or version
+    return _job_once(
+        session,
+        f"permit:{permit_id}:{version}",
+        {"permit_id": permit_id, "version": version},
+        kind="permit",
+        permit_id=permit_id,
+        permit_version=version,
+    )
 
 
 def job_for_statistics(session: Session, application_id: str) -> tuple[ExtractJob, bool]:
-    key = f"statistics:{application_id}"
-    existing = session.scalars(select(ExtractJob).where(ExtractJob.dedup_key == key)).one_or_none()
-    if existing is not None:
-        return existing, False
+    """Exactly one job per approved statistics request."""
     applications.statistics_request(session, application_id)  # refuses what is not an approved request
-    job = _new_job(
-        session, kind="statistics", actor=audit.SYSTEM_ACTOR, dedup_key=key, application_id=application_id
-    )
-    outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
-    audit.record(
+    return _job_once(
         session,
-        actor=audit.SYSTEM_ACTOR,
-        action="extract.job_created",
-        object_type="extract_job",
-        object_id=job.id,
-        details={"application_id": application_id},
+        f"statistics:{application_id}",
+        {"application_id": application_id},
+        kind="statistics",
+        application_id=application_id,
     )
-    return job, True
 
 
 def rerun(session: Session, principal: Principal | None, permit_id: str) -> ExtractJob:
@@ -335,7 +336,14 @@ def visible_deliveries(session: Session, principal: Principal, permit_id: str | 
     if not principal.has_role(Role.RECIPIENT) or principal.organisation is None:
         raise Forbidden("deliveries are fetched by recipient organisations' machine clients")
     rows = session.scalars(query.where(Delivery.recipient_organisation == principal.organisation))
-    return [d for d in rows if _standing(session, d.permit_id).open]
+    open_permits: dict[str, bool] = {}  # one fold of each permit's case, not one per delivery
+    visible = []
+    for delivery in rows:
+        if delivery.permit_id not in open_permits:
+            open_permits[delivery.permit_id] = _standing(session, delivery.permit_id).open
+        if open_permits[delivery.permit_id]:
+            visible.append(delivery)
+    return visible
 
 
 def delivery_for(session: Session, principal: Principal, delivery_id: str) -> Delivery:
@@ -497,7 +505,7 @@ def schedule_recurring(session: Session, now: datetime) -> list[ExtractJob]:
         previous = permit.first_approved_at  # the delivery at approval was the first full extract
         for run_at in due:
             key = f"recurring:{permit.permit_id}:{run_at.isoformat()}"
-            if session.scalars(select(ExtractJob.id).where(ExtractJob.dedup_key == key)).first() is None:
+            if _job_by_key(session, key) is None:
                 job = _new_job(
                     session,
                     kind=RECURRING,

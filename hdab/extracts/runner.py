@@ -19,7 +19,6 @@ import os
 import shutil
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 import duckdb
@@ -143,9 +142,7 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
     if index == 0 and _waits_for_earlier_run(database, job_id):
         return JobStatus.QUEUED
     if not claim(database, job_id, index):
-        with database.session() as session:
-            current = session.get(ExtractJob, job_id)
-            return current.status if current is not None else "missing"
+        return _status(database, job_id)
     try:
         with database.session() as session:
             job = session.get(ExtractJob, job_id)
@@ -186,13 +183,7 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
         record = run_step(ctx, refs[index], previous)
     except Exception as exc:
         log.warning("extract job %s failed in step %s: %s", job_id, index, type(exc).__name__)
-        with database.session() as session:
-            failed = session.get(ExtractJob, job_id)
-            assert failed is not None
-            failed.step_claimed = False
-            reason = str(exc) if isinstance(exc, planning.PlanError) else f"{type(exc).__name__}: {exc}"
-            _end(session, failed, JobStatus.FAILED, error=reason[:2000])
-        return JobStatus.FAILED
+        return _fail(database, job_id, str(exc) if isinstance(exc, planning.PlanError) else None, exc)
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None
@@ -305,9 +296,7 @@ def run_statistics(database: Database, job_id: str) -> str:
     """Count the tables of an approved statistics request, suppress, deliver them and mark it answered."""
     settings = runtime.settings()
     if not claim(database, job_id, 0):
-        with database.session() as session:
-            current = session.get(ExtractJob, job_id)
-            return current.status if current is not None else "missing"
+        return _status(database, job_id)
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None and job.application_id is not None
@@ -371,11 +360,7 @@ def run_statistics(database: Database, job_id: str) -> str:
             )
             os.replace(incoming, final)
     except Exception as exc:
-        with database.session() as session:
-            job = session.get(ExtractJob, job_id)
-            assert job is not None
-            _end(session, job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
-        return JobStatus.FAILED
+        return _fail(database, job_id, None, exc)
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None
@@ -385,6 +370,22 @@ def run_statistics(database: Database, job_id: str) -> str:
         _end(session, job, JobStatus.DELIVERED)
         applications.mark_answered(session, application_id)
         return job.status
+
+
+def _status(database: Database, job_id: str) -> str:
+    with database.session() as session:
+        job = session.get(ExtractJob, job_id)
+        return job.status if job is not None else "missing"
+
+
+def _fail(database: Database, job_id: str, reason: str | None, exc: Exception) -> str:
+    """End the job as failed, with the reason people will read (the exception's, unless given)."""
+    with database.session() as session:
+        job = session.get(ExtractJob, job_id)
+        assert job is not None
+        job.step_claimed = False
+        _end(session, job, JobStatus.FAILED, error=(reason or f"{type(exc).__name__}: {exc}")[:2000])
+    return JobStatus.FAILED
 
 
 def _end(session: Session, job: ExtractJob, status: str, error: str | None = None) -> None:
@@ -399,7 +400,3 @@ def _end(session: Session, job: ExtractJob, status: str, error: str | None = Non
         object_id=job.id,
         details={"permit_id": job.permit_id or "", "version": job.permit_version or 0},
     )
-
-
-def delivery_dir(job: ExtractJob) -> Path | None:
-    return Path(job.delivery_path) if job.delivery_path else None

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from hdab.extracts.pipeline.sources import SOURCES
-from hdab.extracts.pipeline.steps import hmac_pads, hmac_sql, quote_name
+from hdab.extracts.pipeline.steps import KNOWN_AT_FROM, KNOWN_AT_WHERE, hmac_pads, hmac_sql, quote_name
 
 TOTAL = "_total"
 
@@ -113,14 +113,11 @@ def count_table(
         con.executemany("INSERT INTO _optouts VALUES (?)", [[p] for p in sorted(opted_out)])
     rows = con.execute(
         f"""
-        WITH latest AS (
-            SELECT record_id, max(version) AS latest FROM read_parquet($files)
-            WHERE version > 1 AND recorded_at <= $as_of GROUP BY record_id
-        ), s AS (
-            SELECT r.*, r.{quote_name(source.person_column)} AS _person
-            FROM read_parquet($files) r LEFT JOIN latest l ON r.record_id = l.record_id
-            WHERE r.recorded_at <= $as_of AND r.version = coalesce(l.latest, 1)
-              AND r.{quote_name(source.time_column)} >= $start AND r.{quote_name(source.time_column)} < $end
+        WITH s AS (
+            SELECT s.*, s.{quote_name(source.person_column)} AS _person
+            FROM {KNOWN_AT_FROM}
+            WHERE {KNOWN_AT_WHERE}
+              AND s.{quote_name(source.time_column)} >= $start AND s.{quote_name(source.time_column)} < $end
         ), kept AS (
             SELECT DISTINCT _person FROM s WHERE {hmac_sql("_person")} NOT IN (SELECT person FROM _optouts)
         )

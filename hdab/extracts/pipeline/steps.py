@@ -103,6 +103,16 @@ def attach(con: duckdb.DuckDBPyConnection, work: Path) -> None:
             con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({_literal(str(path))})")
 
 
+# The latest version of each record as known at ``$as_of``, over ``read_parquet($files)`` as ``s``.
+# Corrections are few, so the records that have any are found first (a small table ``l``); every
+# other record is its version 1. Rows are kept where KNOWN_AT_WHERE holds.
+KNOWN_AT_FROM = """read_parquet($files) s LEFT JOIN (
+    SELECT record_id, max(version) AS latest FROM read_parquet($files)
+    WHERE version > 1 AND recorded_at <= $as_of GROUP BY record_id
+) l ON s.record_id = l.record_id"""
+KNOWN_AT_WHERE = "s.recorded_at <= $as_of AND s.version = coalesce(l.latest, 1)"
+
+
 def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: Path) -> StepResult:
     """The permitted columns of the permitted rows, as the registry knew them at the as-of time."""
     source = SOURCES[plan.dataset]
@@ -112,7 +122,7 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, wo
         return f"s.{quote_name(name)}"
 
     params: dict[str, Any] = {"as_of": plan.as_of, "files": files}
-    conditions = ["s.recorded_at <= $as_of", "s.version = coalesce(l.latest, 1)"]
+    conditions = [KNOWN_AT_WHERE]
     if plan.changed_since is not None:  # changes mode: what the registry learned since the last run
         conditions.append("s.recorded_at > $since")
         params["since"] = plan.changed_since
@@ -128,21 +138,11 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, wo
             params[f"p{i}_{j}"] = prefix
             alternatives.append(f"starts_with(CAST({col(variable)} AS VARCHAR), $p{i}_{j})")
         conditions.append("(" + " OR ".join(alternatives) + ")")
-    # The latest version of each record as known at the as-of time. Corrections are few, so the
-    # records that have any are found first (a small table); every other record is its version 1.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _latest AS
-        SELECT record_id, max(version) AS latest FROM read_parquet($files)
-        WHERE version > 1 AND recorded_at <= $as_of GROUP BY record_id
-        """,
-        {"files": files, "as_of": plan.as_of},
-    )
     _copy(
         con,
         f"""
         SELECT s.record_id, {col(source.person_column)} AS _person, {", ".join(col(c) for c in plan.columns)}
-        FROM read_parquet($files) s LEFT JOIN _latest l ON s.record_id = l.record_id
+        FROM {KNOWN_AT_FROM}
         WHERE {" AND ".join(conditions)}
         """,
         artifact(work, "minimised"),

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from hdab.applications import forms, handlers, labels, register, repository, service
 from hdab.applications.domain import ApplicationForm, CaseType, Purpose
 from hdab.applications.models import Application, Notification, Permit, PermitVersionRow
-from hdab.applications.routes import case_view, summary
+from hdab.applications.routes import case_view, principal_with_bindings, summary
 from hdab.catalog import api as catalog
-from hdab.core import clock, runtime
+from hdab.core import clock
 from hdab.core.auth import Principal, Role, optional_principal
-from hdab.core.errors import FieldError, NotFound, ProblemError, Unauthenticated
+from hdab.core.errors import FieldError, NotFound, ProblemError
 from hdab.core.templating import templates
 from hdab.core.web import Paging, db_session, preferred_language
 
@@ -41,15 +41,6 @@ SECTION_FIELDS = {
     "conditions": ("safeguards", "own_datasets", "access_period", "tools", "ethics", "optout_exception"),
     "submit": ("art54_declaration",),
 }
-
-
-def signed_in(request: Request, principal: Principal | None = Depends(optional_principal)) -> Principal:
-    if principal is None:
-        raise Unauthenticated("sign in to use the application pages")
-    if principal.email is not None:
-        with runtime.database().session() as session:
-            service.bind_memberships(session, principal)
-    return principal
 
 
 def _page(
@@ -82,7 +73,7 @@ def _see_other(url: str) -> RedirectResponse:
 @router.get("/applications", response_class=HTMLResponse)
 def my_applications(
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     rows = session.scalars(
@@ -102,7 +93,7 @@ def my_applications(
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox_page(
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     if not principal.has_role(Role.CASEWORKER, Role.DECISION_MAKER, Role.ADMIN):
@@ -139,7 +130,7 @@ def register_page(
 @router.get("/applications/new", response_class=HTMLResponse)
 def new_page(
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     type: CaseType = Query(CaseType.ACCESS),
     dataset: str | None = Query(None, max_length=128),
 ) -> Response:
@@ -149,7 +140,7 @@ def new_page(
 @router.post("/applications")
 async def create_page(
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     data = await request.form()
@@ -195,7 +186,7 @@ def _with_dataset(
 @router.post("/applications/cart")
 async def add_to_cart(
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     """Add a dataset and chosen variables to the caller's newest access draft (a new one if none)."""
@@ -233,7 +224,7 @@ def edit_page(
     case_id: str,
     section: str,
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     return _edit(request, session, principal, case_id, section, [])
@@ -374,7 +365,7 @@ async def save_section(
     case_id: str,
     section: str,
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     if section not in SECTIONS:
@@ -455,7 +446,7 @@ def _payload_from_form(name: str, data: Any) -> dict[str, Any]:
 def case_page(
     case_id: str,
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     return _case(request, session, principal, case_id, [], None)
@@ -492,7 +483,7 @@ async def do_command(
     case_id: str,
     command: str,
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     if command not in handlers.PAYLOADS or command in ("update-draft", "expire", "close-incomplete"):
@@ -515,7 +506,7 @@ async def do_command(
 def permit_page(
     permit_id: str,
     request: Request,
-    principal: Principal = Depends(signed_in),
+    principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     permit = session.get(Permit, permit_id)

@@ -11,15 +11,13 @@ prints both times (medians), rows, and the ratio snapshot / changes.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.extract import DATASET, OPTOUT_KEY, registry_for
+from bench.extract import DATASET, OPTOUT_KEY, in_fresh_process, registry_for
 
 RUN_AT = datetime(2025, 7, 1, 6, tzinfo=UTC)
 
@@ -53,17 +51,6 @@ def _run(registry: Path, out: Path, queue: Any, changes: bool) -> None:
     queue.put((time.perf_counter() - started, rows))
 
 
-def _measure(registry: Path, changes: bool) -> tuple[float, int]:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    with tempfile.TemporaryDirectory() as out:
-        process = context.Process(target=_run, args=(registry, Path(out), queue, changes))
-        process.start()
-        result: tuple[float, int] = queue.get()
-        process.join()
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=2_800_000)
@@ -74,9 +61,9 @@ def main() -> None:
     snapshot, changes = [], []
     full_rows = day_rows = 0
     for _ in range(args.rounds):
-        seconds, full_rows = _measure(registry, changes=False)
+        seconds, full_rows = in_fresh_process(_run, registry, False)
         snapshot.append(seconds)
-        seconds, day_rows = _measure(registry, changes=True)
+        seconds, day_rows = in_fresh_process(_run, registry, True)
         changes.append(seconds)
     s, c = statistics.median(snapshot), statistics.median(changes)
     print(

@@ -11,16 +11,14 @@ Each engine runs in a fresh process; prints the median seconds and peak memory o
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import resource
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.extract import VARIABLES, registry_for
+from bench.extract import VARIABLES, in_fresh_process, registry_for
 
 AS_OF = datetime(2026, 9, 1, tzinfo=UTC)
 KEY = b"engines-bench-key-engines-bench-key"
@@ -96,17 +94,6 @@ def _polars(registry: Path, out: Path, queue: Any) -> None:
     queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
 
 
-def _measure(target: Any, registry: Path) -> tuple[float, int]:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    with tempfile.TemporaryDirectory() as out:
-        process = context.Process(target=target, args=(registry, Path(out), queue))
-        process.start()
-        result: tuple[float, int] = queue.get()
-        process.join()
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=2_800_000)
@@ -116,8 +103,8 @@ def main() -> None:
     registry = registry_for(args.patients, args.seed)
     results: dict[str, list[tuple[float, int]]] = {"duckdb": [], "polars": []}
     for _ in range(args.rounds):
-        results["duckdb"].append(_measure(_duckdb, registry))
-        results["polars"].append(_measure(_polars, registry))
+        results["duckdb"].append(in_fresh_process(_duckdb, registry))
+        results["polars"].append(in_fresh_process(_polars, registry))
     figures = {
         name: (statistics.median(s for s, _ in runs), statistics.median(m for _, m in runs) / 2**30)
         for name, runs in results.items()

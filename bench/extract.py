@@ -104,7 +104,9 @@ def _baseline(registry: Path, out: Path, queue: Any, _opted_out: frozenset[str],
     )
 
 
-def _in_process(target: Any, registry: Path, *args: Any) -> tuple[float, int, int, list[dict[str, Any]]]:
+def in_fresh_process(target: Any, registry: Path, *args: Any) -> Any:
+    """Run ``target(registry, out, queue, *args)`` in a new process (its peak memory its own) and
+    return what it put on the queue; ``out`` is a temporary folder removed afterwards."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     with tempfile.TemporaryDirectory() as out:
@@ -112,7 +114,7 @@ def _in_process(target: Any, registry: Path, *args: Any) -> tuple[float, int, in
         process.start()
         result = queue.get()
         process.join()
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def main() -> None:
@@ -128,9 +130,9 @@ def main() -> None:
     rows = copied = 0
     last_steps: list[dict[str, Any]] = []
     for _ in range(args.rounds):
-        seconds, copied, _peak, _ = _in_process(_baseline, registry, opted_out, args.memory_limit)
+        seconds, copied, _peak, _ = in_fresh_process(_baseline, registry, opted_out, args.memory_limit)
         baseline.append(seconds)
-        seconds, rows, peak, last_steps = _in_process(_pipeline, registry, opted_out, args.memory_limit)
+        seconds, rows, peak, last_steps = in_fresh_process(_pipeline, registry, opted_out, args.memory_limit)
         pipeline.append(seconds)
         memory.append(peak)
     p, b = statistics.median(pipeline), statistics.median(baseline)

@@ -18,6 +18,7 @@ from hdab.catalog.rdf.safe_parse import parse_rdf
 from hdab.core import runtime
 from hdab.core.auth import Principal, Role, require_roles
 from hdab.core.errors import FieldError, InvalidInput, NotFound, ProblemError
+from hdab.core.ratelimit import limited
 from hdab.core.web import Paging, db_session, paging
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
@@ -192,6 +193,7 @@ def dataset_versions(
 
 @router.post(
     "/catalog/import",
+    dependencies=[Depends(limited("import", "rate_limit_import"))],
     response_model=ImportResult,
     summary="Import DCAT-AP / HealthDCAT-AP RDF: all datasets or none",
     responses={

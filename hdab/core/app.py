@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,9 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 import hdab
-from hdab.core import domains, runtime
+from hdab.core import csrf, domains, oidc, runtime
 from hdab.core.auth import (
     SESSION_COOKIE,
     Principal,
@@ -28,6 +30,7 @@ from hdab.core.devidp import DevIdentityProvider
 from hdab.core.errors import FieldError, InvalidInput, install_handlers
 from hdab.core.identifiers import InvalidIdentifier
 from hdab.core.logs import configure_logging
+from hdab.core.ratelimit import RateLimits, limited
 from hdab.core.scheduler import InProcessScheduler
 from hdab.core.security import SecurityHeaders
 from hdab.core.settings import Settings
@@ -74,7 +77,7 @@ def _dev_router(idp: DevIdentityProvider, secure_cookie: bool) -> APIRouter:
             request, "dev/signin.html", {"roles": list(Role), "dev_idp": True, "subject": None}
         )
 
-    @router.post("/signin")
+    @router.post("/signin", dependencies=[Depends(limited("signin", "rate_limit_signin"))])
     def signin(
         subject: Annotated[str, Form(min_length=1, max_length=200)],
         roles: Annotated[list[Role], Form()],
@@ -94,12 +97,6 @@ def _dev_router(idp: DevIdentityProvider, secure_cookie: bool) -> APIRouter:
         response.set_cookie(
             SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure_cookie, path="/"
         )
-        return response
-
-    @router.post("/signout")
-    def signout() -> Response:
-        response = RedirectResponse("/", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
     return router
@@ -127,13 +124,18 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         version=hdab.__version__,
         description="Health Data Access Body for NPR and KPR (EHDS)",
         lifespan=lifespan,
+        dependencies=[Depends(csrf.protect)],
     )
-    issuers: list[TrustedIssuer] = []
+    secure = settings.base_url.startswith("https://")
+    issuers: list[TrustedIssuer] = oidc.api_issuers(settings)
     if settings.dev_idp_enabled:
         idp = DevIdentityProvider(settings)
         issuers.append(idp.trusted_issuer())
-        app.include_router(_dev_router(idp, settings.base_url.startswith("https://")))
+        app.include_router(_dev_router(idp, secure))
     app.state.token_verifier = TokenVerifier(issuers)
+    app.state.dpop_required = frozenset(i.issuer for i in settings.api_issuers if i.require_dpop)
+    app.state.rate_limits = RateLimits(settings)
+    app.include_router(oidc.router(oidc.SignIn(settings), dev_idp=settings.dev_idp_enabled))
     install_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
@@ -143,10 +145,16 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
             router = getattr(module, "router", None)
             if isinstance(router, APIRouter):
                 app.include_router(router)
-    # the largest body anything accepts is an RDF or opt-out file upload
+    # authlib keeps state, nonce and PKCE verifier of a sign-in in progress here (signed, 10 minutes)
     app.add_middleware(
-        SecurityHeaders,
-        hsts=settings.base_url.startswith("https://"),
-        max_body=settings.import_max_bytes + 65536,
+        SessionMiddleware,
+        secret_key=hashlib.sha256(b"signin-state|" + settings.secret_key.encode()).hexdigest(),
+        session_cookie=oidc.STATE_COOKIE,
+        max_age=600,
+        same_site="lax",
+        https_only=secure,
     )
+    app.add_middleware(csrf.CsrfCookie, secure=secure)
+    # the largest body anything accepts is an RDF or opt-out file upload
+    app.add_middleware(SecurityHeaders, hsts=secure, max_body=settings.import_max_bytes + 65536)
     return app

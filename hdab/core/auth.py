@@ -20,11 +20,12 @@ from typing import Any
 
 from fastapi import Depends, Request
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
-from hdab.core import clock
+from hdab.core import clock, dpop, runtime
+from hdab.core.dpop import jkt_of
 from hdab.core.errors import Forbidden, Unauthenticated
 from hdab.core.identifiers import (
     InvalidIdentifier,
@@ -32,7 +33,8 @@ from hdab.core.identifiers import (
     validate_organisation_number,
 )
 
-SESSION_COOKIE = "hdab_session"
+SESSION_COOKIE = "hdab_session"  # the development identity provider's token
+SIGNIN_COOKIE = "hdab_sid"  # a sign-in session through an OpenID Connect provider (id of a server-side row)
 AUDIENCE = "hdab"
 ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
 LEEWAY_SECONDS = 30
@@ -118,6 +120,7 @@ class TrustedIssuer:
     audience: str
     keys: Callable[[], KeySet]
     to_principal: Callable[[dict[str, Any]], Principal]
+    refresh: Callable[[], KeySet] | None = None  # fetch the keys again: the issuer may have rotated
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ class _Verified:
     not_before: float
     expires: float
     verified_at: float
+    jkt: str | None  # the DPoP key the token is bound to
 
 
 class TokenVerifier:
@@ -145,6 +149,10 @@ class TokenVerifier:
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        return self.verify_bound(token)[0]
+
+    def verify_bound(self, token: str) -> tuple[Principal, str | None]:
+        """The token's principal and the thumbprint of the DPoP key it is bound to (None: a bearer token)."""
         now = clock.now().timestamp()
         with self._lock:
             hit = self._cache.get(token)
@@ -153,23 +161,30 @@ class TokenVerifier:
             and now - hit.verified_at < self.CACHE_SECONDS
             and hit.not_before - LEEWAY_SECONDS <= now < hit.expires + LEEWAY_SECONDS
         ):
-            return hit.principal
+            return hit.principal, hit.jkt
         principal, claims = self._verify(token)
+        jkt = jkt_of(claims)
         with self._lock:
             self._cache[token] = _Verified(
-                principal, float(claims.get("nbf", claims.get("iat", 0))), float(claims["exp"]), now
+                principal, float(claims.get("nbf", claims.get("iat", 0))), float(claims["exp"]), now, jkt
             )
             self._cache.move_to_end(token)
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return principal
+        return principal, jkt
 
     def _verify(self, token: str) -> tuple[Principal, dict[str, Any]]:
         issuer = self._issuers.get(_unverified_issuer(token))
         if issuer is None:
             raise Unauthenticated("the token's issuer is not trusted")
         try:
-            decoded = jwt.decode(token, issuer.keys(), algorithms=list(ALGORITHMS))
+            try:
+                decoded = jwt.decode(token, issuer.keys(), algorithms=list(ALGORITHMS))
+            except (InvalidKeyIdError, BadSignatureError):
+                if issuer.refresh is None:
+                    raise
+                # a key we have not seen: the issuer may have rotated its keys since we fetched them
+                decoded = jwt.decode(token, issuer.refresh(), algorithms=list(ALGORITHMS))
             JWTClaimsRegistry(
                 now=lambda: int(clock.now().timestamp()),
                 leeway=LEEWAY_SECONDS,
@@ -201,24 +216,63 @@ def _unverified_issuer(token: str) -> str:
     return issuer
 
 
-def _token_from(request: Request) -> str | None:
+def _authenticate(request: Request) -> Principal | None:
+    """The principal of an Authorization header (Bearer or DPoP) or of a session cookie; None if none."""
+    verifier: TokenVerifier = request.app.state.token_verifier
     header = request.headers.get("authorization")
     if header is not None:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise Unauthenticated("use the Authorization scheme Bearer")
-        return value.strip()
-    return request.cookies.get(SESSION_COOKIE)
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() not in ("bearer", "dpop") or not token:
+            raise Unauthenticated("use the Authorization scheme Bearer or DPoP")
+        principal, jkt = verifier.verify_bound(token)
+        if scheme.lower() == "dpop":
+            proofs = request.headers.getlist("dpop")
+            if jkt is None:
+                raise Unauthenticated("this token is not bound to a key: send it with the Bearer scheme")
+            if len(proofs) != 1:
+                raise dpop.InvalidProof("send exactly one DPoP header with the request")
+            dpop.verify(
+                proofs[0], method=request.method, url=_public_url(request), access_token=token, jkt=jkt
+            )
+        elif jkt is not None:
+            raise Unauthenticated(
+                "this token is bound to a key (DPoP): send it as Authorization: DPoP with a DPoP proof"
+            )
+        elif principal.issuer in request.app.state.dpop_required:
+            raise Unauthenticated("this issuer's tokens must be DPoP-bound")
+        return principal
+    session_id = request.cookies.get(SIGNIN_COOKIE)
+    if session_id:
+        from hdab.core import sessions  # the session store needs the database; tokens do not
+
+        signed_in = sessions.load(session_id)
+        if signed_in is None:
+            raise Unauthenticated("your sign-in has ended: sign in again")
+        return signed_in
+    dev_token = request.cookies.get(SESSION_COOKIE)
+    return verifier.verify(dev_token) if dev_token else None
+
+
+def _public_url(request: Request) -> str:
+    """The URL as the client addressed it: the configured public base plus the path."""
+    return runtime.settings().base_url + request.url.path
 
 
 def optional_principal(request: Request) -> Principal | None:
-    """The caller, or None when no token was sent; an invalid token is a 401, never anonymous."""
-    token = _token_from(request)
-    if token is None:
-        return None
-    verifier: TokenVerifier = request.app.state.token_verifier
-    principal = verifier.verify(token)
-    request.state.principal = principal
+    """The caller, or None when no credential was sent; an invalid credential is a 401, never anonymous.
+
+    Invalid credentials are counted per client address: past the limit the answer is 429, so tokens
+    and session ids cannot be guessed at speed.
+    """
+    try:
+        principal = _authenticate(request)
+    except Unauthenticated:
+        limit = request.app.state.rate_limits
+        limit.check(request, "token-failures", limit.settings.rate_limit_token_failures)
+        raise
+    if principal is not None:
+        request.state.principal = principal
     return principal
 
 

@@ -17,3 +17,5 @@ def configure_logging(settings: Settings) -> None:
         handler._hdab = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    # authlib logs PKCE verifiers and assertions at DEBUG: never let secrets reach a log
+    logging.getLogger("authlib").setLevel(max(logging.INFO, root.level))

@@ -63,3 +63,31 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text())
+
+
+class SignInSession(Base):
+    """A person's sign-in through an OpenID Connect provider; the browser holds only the random id.
+
+    The row is found by the SHA-256 of that id, so a copy of the table does not yield live sessions.
+    Signing out deletes the row, which ends the session in every server process at once.
+    """
+
+    __tablename__ = "signin_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(255))
+    issuer: Mapped[str] = mapped_column(String(500))
+    claims: Mapped[dict[str, Any]] = mapped_column(JSON())
+    id_token: Mapped[str] = mapped_column(Text())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SeenProof(Base):
+    """A DPoP proof's ``jti`` (hashed) while the proof could still be accepted: a second use is a replay."""
+
+    __tablename__ = "dpop_seen_proofs"
+
+    jti_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

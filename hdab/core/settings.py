@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +28,72 @@ class Environment(enum.StrEnum):
 
 class ConfigurationError(Exception):
     """The settings do not allow the service to start. The message is one line for the operator."""
+
+
+ROLE_NAMES = ("applicant", "caseworker", "decision_maker", "data_holder", "admin", "citizen", "recipient")
+
+
+class ClaimMapping(BaseModel):
+    """How one provider's claims become roles, organisation and identity (values are claim names)."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    roles_claim: str = Field("roles", description="claim holding role names or group values")
+    role_values: dict[str, str] = Field(
+        default_factory=dict,
+        description="claim value -> hdab role; a value that is a role name maps to itself",
+    )
+    default_roles: list[str] = Field(default_factory=list, description="roles everyone signed in here gets")
+    organisation_claim: str = Field("org", description="claim holding the organisation number")
+    national_id_claim: str = Field("pid", description="claim holding the person number")
+    name_claim: str = "name"
+    email_claim: str = "email"
+
+
+class OidcProvider(BaseModel):
+    """An OpenID Connect provider people sign in with (HelseID, ID-porten, Feide, ...)."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="used in /auth/{name}/login")
+    title: str = Field(min_length=1, description="shown on the sign-in page")
+    issuer: str = Field(
+        pattern=r"^https?://", description="discovery at {issuer}/.well-known/openid-configuration"
+    )
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field("", description="client_secret_basic; empty when client_key_file is set")
+    client_key_file: Path | None = Field(None, description="private JWK (JSON): private_key_jwt (RFC 7523)")
+    scope: str = "openid profile email"
+    mapping: ClaimMapping = Field(default_factory=ClaimMapping)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> OidcProvider:
+        if bool(self.client_secret) == (self.client_key_file is not None):
+            raise ValueError(f"provider {self.name}: set exactly one of client_secret and client_key_file")
+        for role in [*self.mapping.default_roles, *self.mapping.role_values.values()]:
+            if role not in ROLE_NAMES:
+                raise ValueError(f"provider {self.name}: unknown role {role!r}")
+        return self
+
+
+class ApiIssuer(BaseModel):
+    """An authorisation server whose access tokens the API accepts (machines: HelseID, Maskinporten)."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    issuer: str = Field(pattern=r"^https?://")
+    audience: str = Field("hdab", description="the aud the tokens must carry")
+    jwks_uri: str = Field("", description="default: from {issuer}/.well-known/openid-configuration")
+    scope_roles: dict[str, str] = Field(default_factory=dict, description="scope -> hdab role")
+    organisation_claim: str = Field("org", description="claim holding the client's organisation number")
+    require_dpop: bool = Field(False, description="refuse tokens that are not DPoP-bound")
+
+    @model_validator(mode="after")
+    def _known_roles(self) -> ApiIssuer:
+        for role in self.scope_roles.values():
+            if role not in ROLE_NAMES:
+                raise ValueError(f"issuer {self.issuer}: unknown role {role!r}")
+        return self
 
 
 class Settings(BaseSettings):
@@ -101,6 +167,22 @@ class Settings(BaseSettings):
     )
     min_k: int = Field(
         5, ge=2, le=100, description="smallest group size released: k-anonymity and table cells"
+    )
+
+    oidc_providers: list[OidcProvider] = Field(
+        default_factory=list, description="OpenID Connect providers for people, as a JSON list"
+    )
+    api_issuers: list[ApiIssuer] = Field(
+        default_factory=list, description="issuers of machine access tokens the API accepts, as a JSON list"
+    )
+    session_hours: float = Field(8, gt=0, le=24, description="how long a sign-in lasts")
+    rate_limit_url: str = Field(
+        "", description="Redis URL shared by every server process for rate limits; empty: per process"
+    )
+    rate_limit_signin: int = Field(20, ge=1, description="sign-in attempts per minute per client address")
+    rate_limit_import: int = Field(10, ge=1, description="imports per minute per client address")
+    rate_limit_token_failures: int = Field(
+        30, ge=1, description="requests with an invalid token per minute per client address"
     )
 
     @model_validator(mode="after")

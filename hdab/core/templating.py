@@ -6,6 +6,9 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from hdab.core.csrf import csrf_input
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+templates.env.globals["csrf_input"] = csrf_input

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from hdab.core import audit, runtime
 from hdab.core.auth import Principal, Role, current_principal, require_roles
 from hdab.core.errors import InvalidInput, NotFound, ProblemError
+from hdab.core.ratelimit import limited
 from hdab.core.web import db_session
 from hdab.extracts import optout, service
 from hdab.extracts.models import Delivery, ExtractJob
@@ -50,6 +51,7 @@ def reverse(principal: Citizen, session: DB) -> dict[str, Any]:
 
 @router.post(
     "/api/optouts/import",
+    dependencies=[Depends(limited("import", "rate_limit_import"))],
     summary="Import an external opt-out registry file (CSV: identifier,time,action)",
     responses={
         413: {"description": "the file is too large"},

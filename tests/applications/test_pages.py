@@ -6,11 +6,13 @@ from fastapi.testclient import TestClient
 
 from hdab.core.auth import Role
 from hdab.core.settings import Settings
+from tests.support.forms import post_form
 
 
 def sign_in(client: TestClient, subject: str, *roles: Role, email: str = "") -> None:
     client.cookies.clear()
-    response = client.post(
+    response = post_form(
+        client,
         "/dev/signin",
         data={"subject": subject, "roles": [str(r) for r in roles], "email": email, "name": subject},
         follow_redirects=False,
@@ -19,7 +21,7 @@ def sign_in(client: TestClient, subject: str, *roles: Role, email: str = "") -> 
 
 
 def post(client: TestClient, url: str, data: dict[str, object]) -> str:
-    response = client.post(url, data=data, follow_redirects=False)
+    response = post_form(client, url, data, follow_redirects=False)
     assert response.status_code == 303, (url, response.status_code, response.text[:2000])
     return response.headers["location"]
 
@@ -49,8 +51,8 @@ def test_a_researcher_applies_through_the_pages_and_staff_decide(
     )
     # inline validation: a purpose open only to public bodies is refused with the article
     post(client, f"/applications/{case_id}/edit/purpose", {"title": "Hip fractures", "purpose": "a"})
-    submit = client.post(
-        f"/applications/{case_id}/edit/submit", data={"art54_declaration": "on", "action": "submit"}
+    submit = post_form(
+        client, f"/applications/{case_id}/edit/submit", {"art54_declaration": "on", "action": "submit"}
     )
     assert submit.status_code == 422 and "53(2)" in submit.text and "use_description" in submit.text
     post(
@@ -110,7 +112,7 @@ def test_a_researcher_applies_through_the_pages_and_staff_decide(
     sign_in(client, "saksbehandler", Role.CASEWORKER)
     criteria = {f"criteria_{k}_met": "on" for k in "abcdefgh"}
     post(client, f"/applications/{case_id}/do/record-assessment", {**criteria, "risks": "low"})
-    refused = client.post(f"/applications/{case_id}/do/approve", data={"valid_until": "2029-12-31"})
+    refused = post_form(client, f"/applications/{case_id}/do/approve", {"valid_until": "2029-12-31"})
     assert refused.status_code == 403 and "decision_maker" in refused.text
     sign_in(client, "leder", Role.DECISION_MAKER)
     post(
@@ -137,5 +139,5 @@ def test_pages_need_sign_in_and_hide_other_peoples_cases(client: TestClient, see
     case_id = location.split("/")[2]
     sign_in(client, "other", Role.APPLICANT, email="other@ntnu.no")
     assert client.get(f"/applications/{case_id}").status_code == 404
-    assert client.post(f"/applications/{case_id}/edit/purpose", data={"title": "x"}).status_code == 404
+    assert post_form(client, f"/applications/{case_id}/edit/purpose", {"title": "x"}).status_code == 404
     assert client.get("/inbox").status_code == 403

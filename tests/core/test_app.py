@@ -18,6 +18,7 @@ from hdab.core.devidp import DevIdentityProvider
 from hdab.core.errors import Conflict, NotFound
 from hdab.core.settings import Settings
 from tests.support import backends
+from tests.support.forms import post_form
 
 
 class Thing(BaseModel):
@@ -219,9 +220,10 @@ def test_pages_get_a_readable_error_page(client: TestClient) -> None:
 def test_dev_sign_in_sets_an_http_only_session_cookie(client: TestClient) -> None:
     form = client.get("/dev/signin")
     assert form.status_code == 200 and 'name="roles"' in form.text
-    response = client.post(
+    response = post_form(
+        client,
         "/dev/signin",
-        data={"subject": "kari", "roles": ["caseworker", "decision_maker"]},
+        {"subject": "kari", "roles": ["caseworker", "decision_maker"]},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -232,9 +234,10 @@ def test_dev_sign_in_sets_an_http_only_session_cookie(client: TestClient) -> Non
 
 
 def test_dev_sign_in_refuses_an_invalid_identifier(client: TestClient) -> None:
-    response = client.post(
+    response = post_form(
+        client,
         "/dev/signin",
-        data={"subject": "x", "roles": ["citizen"], "pid": "01010012357"},
+        {"subject": "x", "roles": ["citizen"], "pid": "01010012357"},
         follow_redirects=False,
     )
     assert response.status_code == 422

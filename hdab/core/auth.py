@@ -195,7 +195,7 @@ class TokenVerifier:
             ).validate(decoded.claims)
             return issuer.to_principal(decoded.claims), decoded.claims
         except JoseError as exc:
-            raise Unauthenticated(f"the token is not valid: {exc.error}") from None
+            raise Unauthenticated(f"the token is not valid: {exc.description or exc.error}") from None
         except InvalidClaims as exc:
             raise Unauthenticated(f"the token is not valid: {exc}") from None
 

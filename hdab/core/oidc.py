@@ -202,7 +202,7 @@ def router(signin: SignIn, *, dev_idp: bool) -> APIRouter:
         except OAuthError as exc:  # also a state that does not match this browser's sign-in
             raise SignInFailed(str(exc.error or "the provider's answer was not accepted")) from None
         except JoseError as exc:
-            raise SignInFailed(f"the ID token is not valid ({exc.error})") from None
+            raise SignInFailed(f"the ID token is not valid ({exc.description or exc.error})") from None
         except httpx.HTTPError:
             raise SignInFailed("the provider could not be reached") from None
         claims = token.get("userinfo")

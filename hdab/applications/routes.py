@@ -257,7 +257,7 @@ def _command_route(name: str, model: type[BaseModel], *, permit: bool) -> None:
         body = kwargs["body"]
         service.begin_command(session)
         payload = body if body is not None else service.parse_payload(name, None)
-        case_id = _case_of_permit(session, principal, kwargs[id_name]) if permit else kwargs[id_name]
+        case_id = case_of_permit(session, principal, kwargs[id_name]) if permit else kwargs[id_name]
         return _view(session, principal, service.execute(session, principal, case_id, name, payload))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
@@ -281,11 +281,14 @@ def _command_route(name: str, model: type[BaseModel], *, permit: bool) -> None:
     )
 
 
-def _case_of_permit(session: Session, principal: Principal, permit_id: str) -> str:
+def case_of_permit(session: Session, principal: Principal, permit_id: str) -> str:
     permit = session.get(Permit, permit_id)
     if permit is None:
         raise NotFound(f"no permit {permit_id}")
-    service.visible(session, principal, permit.application_id)
+    try:
+        service.visible(session, principal, permit.application_id)
+    except NotFound:
+        raise NotFound(f"no permit {permit_id}") from None  # never name the case behind it
     return permit.application_id
 
 
@@ -327,7 +330,7 @@ def permit_view(session: Session, permit: Permit) -> dict[str, Any]:
     responses=ERRORS,
 )
 def get_permit(permit_id: str, principal: Caller, session: DB) -> dict[str, Any]:
-    _case_of_permit(session, principal, permit_id)
+    case_of_permit(session, principal, permit_id)
     permit = session.get(Permit, permit_id)
     assert permit is not None
     return permit_view(session, permit)
@@ -346,7 +349,7 @@ def get_permit_jws(
     session: DB,
     version: Annotated[int | None, Query(ge=1, description="default: the current version")] = None,
 ) -> Response:
-    _case_of_permit(session, principal, permit_id)
+    case_of_permit(session, principal, permit_id)
     query = select(PermitVersionRow).where(PermitVersionRow.permit_id == permit_id)
     query = (
         query.where(PermitVersionRow.version == version)

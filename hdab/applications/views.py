@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from hdab.applications import forms, handlers, labels, register, repository, service
 from hdab.applications.domain import ApplicationForm, CaseType, Purpose
 from hdab.applications.models import Application, Notification, Permit, PermitVersionRow
-from hdab.applications.routes import case_view, principal_with_bindings, summary
+from hdab.applications.routes import case_of_permit, case_view, principal_with_bindings, summary
 from hdab.catalog import api as catalog
 from hdab.core import clock
 from hdab.core.auth import Principal, Role, optional_principal
-from hdab.core.errors import FieldError, NotFound, ProblemError
+from hdab.core.errors import FieldError, Forbidden, NotFound, ProblemError
 from hdab.core.templating import templates
 from hdab.core.web import Paging, db_session, preferred_language
 
@@ -242,6 +242,8 @@ def _edit(
     if section not in SECTIONS:
         raise NotFound(f"no section {section!r}")
     loaded = service.visible(session, principal, case_id)
+    if handlers.CaseRole.APPLICANT not in service.case_roles(principal, loaded):
+        raise Forbidden(f"only the applicant's team edits the application; see /applications/{case_id}")
     state = loaded.state
     missing = forms.missing_fields(state.kind, state.form, catalog.variable_lookup(session))
     datasets = {d.dataset: catalog.dataset(session, d.dataset) for d in state.form.specification.datasets}
@@ -509,10 +511,8 @@ def permit_page(
     principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
+    case_of_permit(session, principal, permit_id)
     permit = session.get(Permit, permit_id)
-    if permit is None:
-        raise NotFound(f"no permit {permit_id}")
-    service.visible(session, principal, permit.application_id)
     versions = session.scalars(
         select(PermitVersionRow)
         .where(PermitVersionRow.permit_id == permit_id)

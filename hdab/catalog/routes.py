@@ -193,7 +193,7 @@ def dataset_versions(
 
 @router.post(
     "/catalog/import",
-    dependencies=[Depends(limited("import", "rate_limit_import"))],
+    dependencies=[Depends(limited("import-catalog", "rate_limit_import"))],
     response_model=ImportResult,
     summary="Import DCAT-AP / HealthDCAT-AP RDF: all datasets or none",
     responses={

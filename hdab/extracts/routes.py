@@ -51,7 +51,7 @@ def reverse(principal: Citizen, session: DB) -> dict[str, Any]:
 
 @router.post(
     "/api/optouts/import",
-    dependencies=[Depends(limited("import", "rate_limit_import"))],
+    dependencies=[Depends(limited("import-optouts", "rate_limit_import"))],
     summary="Import an external opt-out registry file (CSV: identifier,time,action)",
     responses={
         413: {"description": "the file is too large"},
@@ -245,9 +245,15 @@ class Receipt(BaseModel):
 @router.post(
     "/api/deliveries/{delivery_id}/receipt",
     tags=["deliveries"],
-    summary="Confirm receipt with the checksums you computed (a mismatch is recorded and flagged)",
+    summary="Confirm receipt with the checksums you computed (recipients; a mismatch is flagged)",
 )
-def confirm_receipt(delivery_id: str, body: Receipt, principal: Reader, session: DB) -> dict[str, Any]:
+def confirm_receipt(
+    delivery_id: str,
+    body: Receipt,
+    principal: Annotated[Principal, Depends(require_roles(Role.RECIPIENT))],
+    session: DB,
+) -> dict[str, Any]:
+    """Only the receiving organisation confirms receipt: staff may read a delivery, not sign for it."""
     delivery = service.confirm_receipt(session, principal, delivery_id, body.files)
     return delivery_view(delivery)
 

@@ -122,7 +122,9 @@ def test_imports_are_rate_limited(tmp_path: Path, sqlite_template: Path) -> None
             )
         assert_limited(client.post("/api/optouts/import", content=b"nonsense\n", headers=headers))
         rdf = {"Authorization": f"Bearer {admin}", "Content-Type": "text/turtle"}
-        assert client.post("/catalog/import", content=b"", headers=rdf).status_code != 429  # its own bucket
+        assert (
+            client.post("/api/catalog/import", content=b"", headers=rdf).status_code != 429
+        )  # its own bucket
 
 
 def test_memory_counter_windows() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -347,7 +347,9 @@ def get_permit_jws(
     permit_id: str,
     principal: Caller,
     session: DB,
-    version: Annotated[int | None, Query(ge=1, description="default: the current version")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="default: the current version")
+    ] = None,
 ) -> Response:
     case_of_permit(session, principal, permit_id)
     query = select(PermitVersionRow).where(PermitVersionRow.permit_id == permit_id)
@@ -409,7 +411,9 @@ def notifications(principal: Caller, session: DB, page: Annotated[Paging, Depend
 
 
 @router.post("/api/notifications/{notification_id}/read", summary="Mark a notification read", status_code=204)
-def read_notification(notification_id: int, principal: Caller, session: DB) -> Response:
+def read_notification(
+    notification_id: Annotated[int, Path(ge=1, le=2_147_483_647)], principal: Caller, session: DB
+) -> Response:
     note = session.get(Notification, notification_id)
     if note is None or not (
         note.subject == principal.actor or (principal.email and note.email == principal.email)

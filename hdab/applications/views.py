@@ -110,7 +110,7 @@ def register_page(
     dataset: str | None = Query(None, max_length=128),
     purpose: str | None = Query(None, pattern="^[a-f]?$"),
     q: str | None = Query(None, max_length=200),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=1_000_000),
 ) -> Response:
     listing = register.listing(
         session, Paging(page, 50), dataset=dataset or None, purpose=purpose or None, text=q or None

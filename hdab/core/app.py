@@ -27,7 +27,7 @@ from hdab.core.auth import (
 )
 from hdab.core.celery_app import is_eager
 from hdab.core.devidp import DevIdentityProvider
-from hdab.core.errors import FieldError, InvalidInput, install_handlers
+from hdab.core.errors import FieldError, InvalidInput, document_problems, install_handlers
 from hdab.core.identifiers import InvalidIdentifier
 from hdab.core.logs import configure_logging
 from hdab.core.ratelimit import RateLimits, limited
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     app.state.rate_limits = RateLimits(settings)
     app.include_router(oidc.router(oidc.SignIn(settings), dev_idp=settings.dev_idp_enabled))
     install_handlers(app)
+    document_problems(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
     app.include_router(core_router)

@@ -19,6 +19,7 @@ health_router = APIRouter(tags=["health"])
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+MAX_PAGE = 1_000_000  # keeps page x page_size inside a database integer
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Paging:
 
 
 def paging(
-    page: int = Query(1, ge=1, description="page number, from 1"),
+    page: int = Query(1, ge=1, le=MAX_PAGE, description="page number, from 1"),
     page_size: int = Query(
         DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"items per page (at most {MAX_PAGE_SIZE})"
     ),

@@ -6,6 +6,7 @@ with unsafe settings (one line on stderr, exit status 2).
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -269,11 +270,30 @@ def audit_verify() -> None:
 @click.pass_obj
 def show_config(settings: Settings) -> None:
     """Show the effective settings (secrets masked)."""
-    secret = {"secret_key", "pseudonym_master_key", "optout_hash_key"}
-    values: dict[str, Any] = settings.model_dump()
-    for name in sorted(values):
-        value = "********" if name in secret else values[name]
+    for name, value in sorted(masked_settings(settings).items()):
         click.echo(f"HDAB_{name.upper()}={value}")
+
+
+SECRET_SETTINGS = frozenset({"secret_key", "pseudonym_master_key", "optout_hash_key", "client_secret"})
+_URL_PASSWORD = re.compile(r"(?<=://)([^:/@]*):[^@/]+@")
+
+
+def masked_settings(settings: Settings) -> dict[str, Any]:
+    """The settings with every secret masked: keys, client secrets, passwords inside URLs."""
+
+    def mask(name: str, value: Any) -> Any:
+        if name in SECRET_SETTINGS and value:
+            return "********"
+        if isinstance(value, dict):
+            return {k: mask(k, v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mask(name, v) for v in value]
+        if isinstance(value, str):
+            return _URL_PASSWORD.sub(r"\1:********@", value)
+        return value
+
+    dumped: dict[str, Any] = settings.model_dump(mode="json")
+    return {name: mask(name, value) for name, value in dumped.items()}
 
 
 def _add_domain_commands() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,3 +147,33 @@ def test_processes_share_counts_through_redis(sqlite_settings: Settings) -> None
     key = f"test:{id(first)}"
     assert first.counter.hit(key, 60)[0] == 1
     assert second.counter.hit(key, 60)[0] == 2
+
+
+def test_hdab_config_masks_every_secret(tmp_path: Path) -> None:
+    from tests.support.cli import clean_env, run_hdab
+
+    providers = json.dumps(
+        [
+            {
+                "name": "x",
+                "title": "X",
+                "issuer": "https://x",
+                "client_id": "c",
+                "client_secret": "topsecret-value",
+            }
+        ]
+    )
+    shown = run_hdab(
+        "config",
+        env=clean_env(
+            HDAB_DATA_DIR=str(tmp_path),
+            HDAB_SMTP_URL="smtp://mailer:mail-password@mail:25",
+            HDAB_RATE_LIMIT_URL="redis://:redis-password@cache:6379/3",
+            HDAB_SECRET_KEY="k" * 40,
+            HDAB_OIDC_PROVIDERS=providers,
+        ),
+    )
+    assert shown.returncode == 0, shown.stderr
+    for secret in ("topsecret-value", "mail-password", "redis-password", "k" * 40):
+        assert secret not in shown.stdout
+    assert "smtp://mailer:********@mail:25" in shown.stdout and "client_id" in shown.stdout

@@ -11,10 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,11 @@ def render_problem(
 ) -> Response:
     if wants_html(request):
         from hdab.core.templating import templates
+
+        if status == 401 and request.method in ("GET", "HEAD"):
+            # a page that needs a signed-in person: sign in, then come back here
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
 
         return templates.TemplateResponse(
             request,

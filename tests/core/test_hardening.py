@@ -177,3 +177,11 @@ def test_hdab_config_masks_every_secret(tmp_path: Path) -> None:
     for secret in ("topsecret-value", "mail-password", "redis-password", "k" * 40):
         assert secret not in shown.stdout
     assert "smtp://mailer:********@mail:25" in shown.stdout and "client_id" in shown.stdout
+
+
+def test_a_page_needing_sign_in_sends_the_browser_to_sign_in_and_back(client: TestClient) -> None:
+    page = client.get("/inbox?page=2", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/signin?next=%2Finbox%3Fpage%3D2"
+    assert client.get("/inbox").status_code == 401  # an API client still gets the problem
+    chooser = client.get(page.headers["location"])
+    assert "/dev/signin" in chooser.text

@@ -43,6 +43,9 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 core_router = APIRouter()
 
+MAX_BODY = 1024 * 1024  # forms and JSON
+UPLOAD_PATHS = frozenset({"/api/catalog/import", "/api/optouts/import"})  # files, up to the import limit
+
 
 @core_router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def index(request: Request, principal: Principal | None = Depends(optional_principal)) -> Response:
@@ -156,6 +159,11 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         https_only=secure,
     )
     app.add_middleware(csrf.CsrfCookie, secure=secure)
-    # the largest body anything accepts is an RDF or opt-out file upload
-    app.add_middleware(SecurityHeaders, hsts=secure, max_body=settings.import_max_bytes + 65536)
+    app.add_middleware(
+        SecurityHeaders,
+        hsts=secure,
+        max_body=MAX_BODY,
+        upload_paths=UPLOAD_PATHS,
+        max_upload=settings.import_max_bytes + 65536,
+    )
     return app

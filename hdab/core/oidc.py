@@ -266,15 +266,15 @@ class RemoteKeys:
         self._lock = threading.Lock()
 
     def keys(self) -> KeySet:
-        with self._lock:
-            if self._keys is None or time.monotonic() - self._fetched > self.MAX_AGE:
-                self._fetch()
-            assert self._keys is not None
-            return self._keys
+        return self._fetched_within(self.MAX_AGE)
 
     def refresh(self) -> KeySet:
+        """A token named a key we do not know: fetch again, unless we fetched moments ago."""
+        return self._fetched_within(self.MIN_INTERVAL)
+
+    def _fetched_within(self, seconds: float) -> KeySet:
         with self._lock:
-            if self._keys is None or time.monotonic() - self._fetched > self.MIN_INTERVAL:
+            if self._keys is None or time.monotonic() - self._fetched > seconds:
                 self._fetch()
             assert self._keys is not None
             return self._keys

@@ -2,8 +2,8 @@
 
 The Content-Security-Policy allows scripts, styles and images only from this origin (no inline
 script or style: the pages have none), forbids framing, plugins and foreign form targets. HSTS is
-sent when the service is served over HTTPS (production). Bodies larger than the limit are refused
-with 413 before they are read whole.
+sent when the service is served over HTTPS (production). Bodies larger than the limit (1 MiB; the
+import limit on upload routes) are refused with 413 before they are read whole.
 """
 
 from __future__ import annotations
@@ -27,18 +27,23 @@ HSTS = b"max-age=31536000; includeSubDomains"
 class SecurityHeaders:
     """ASGI middleware: the headers above on every HTTP response; a body size limit on requests."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, hsts: bool, max_body: int, upload_paths: frozenset[str], max_upload: int
+    ) -> None:
         self.app = app
         self.hsts = hsts
         self.max_body = max_body
+        self.upload_paths = upload_paths
+        self.max_upload = max_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_upload if scope["path"] in self.upload_paths else self.max_body
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await _too_large(send, self.max_body)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
             return
         received = 0
 
@@ -47,7 +52,7 @@ class SecurityHeaders:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -63,7 +68,7 @@ class SecurityHeaders:
         try:
             await self.app(scope, limited_receive, with_headers)
         except BodyTooLarge:
-            await _too_large(send, self.max_body)
+            await _too_large(send, limit)
 
 
 class BodyTooLarge(Exception):

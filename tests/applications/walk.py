@@ -47,3 +47,15 @@ def to_permit(client: TestClient, people: People, case_id: str | None = None) ->
         "approve",
         {"valid_until": "2029-12-31", "conditions": ["no linkage"]},
     )
+
+
+def to_approved_statistics(client: TestClient, people: People, form: dict[str, Any]) -> str:
+    """A statistics request (Art. 69) from draft to approval, at no fee; returns its id."""
+    case_id = create(client, people.applicant, form, kind="statistics")
+    command(client, people.applicant, case_id, "submit")
+    command(client, people.caseworker, case_id, "start-pre-screening")
+    command(client, people.caseworker, case_id, "start-processing")
+    command(client, people.caseworker, case_id, "estimate-fee", {"amount": "0"})
+    command(client, people.caseworker, case_id, "record-assessment", {"criteria": ALL_MET})
+    command(client, people.decision_maker, case_id, "approve", {})
+    return case_id

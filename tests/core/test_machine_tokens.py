@@ -21,7 +21,7 @@ from hdab.core.dpop import token_hash
 from hdab.core.oidc import RemoteKeys
 from hdab.core.settings import Settings
 from tests.support import backends
-from tests.support.oidc_provider import Client, Provider
+from tests.support.oidc_provider import Provider, machine_client
 
 BASE = "http://testserver"
 SSB = "971526920"
@@ -36,16 +36,7 @@ def client_key() -> ECKey:
 @pytest.fixture
 def provider(client_key: ECKey) -> Iterator[Provider]:
     provider = Provider()
-    provider.add_client(
-        Client(
-            client_id="ssb-deliveries",
-            auth_method="private_key_jwt",
-            grant_types=("client_credentials",),
-            scope=f"{SCOPE} hdab:other",
-            public_keys={"keys": [client_key.as_dict(private=False)]},
-            claims={"org": f"0192:{SSB}"},
-        )
-    )
+    provider.add_client(machine_client("ssb-deliveries", client_key, f"{SCOPE} hdab:other", f"0192:{SSB}"))
     yield provider
     provider.stop()
 

@@ -23,7 +23,7 @@ from hdab.core.auth import SIGNIN_COOKIE
 from hdab.core.settings import Settings
 from tests.support import backends
 from tests.support.forms import post_form
-from tests.support.oidc_provider import Client, Provider
+from tests.support.oidc_provider import Provider, web_client
 
 BASE = "http://testserver"
 ORG = "983744516"
@@ -34,16 +34,7 @@ def helseid(tmp_path: Path) -> Iterator[Provider]:
     provider = Provider()
     key = ECKey.generate_key("P-256", private=True, auto_kid=True)
     (tmp_path / "client-key.json").write_text(json.dumps(key.as_dict(private=True)))
-    provider.add_client(
-        Client(
-            client_id="hdab-web",
-            auth_method="private_key_jwt",
-            grant_types=("authorization_code",),
-            scope="openid profile email",
-            redirect_uris=(f"{BASE}/auth/helseid/callback",),
-            public_keys={"keys": [key.as_dict(private=False)]},
-        )
-    )
+    provider.add_client(web_client("hdab-web", f"{BASE}/auth/helseid/callback", key=key))
     provider.add_user(
         "helseid-kari",
         name="Kari Saksbehandler",
@@ -61,13 +52,11 @@ def helseid(tmp_path: Path) -> Iterator[Provider]:
 def idporten() -> Iterator[Provider]:
     provider = Provider()
     provider.add_client(
-        Client(
-            client_id="hdab-citizens",
-            auth_method="client_secret_basic",
-            grant_types=("authorization_code",),
-            scope="openid profile",
-            redirect_uris=(f"{BASE}/auth/idporten/callback",),
+        web_client(
+            "hdab-citizens",
+            f"{BASE}/auth/idporten/callback",
             secret="s3cret-idporten-client",
+            scope="openid profile",
         )
     )
     provider.add_user("idporten-ola", pid="01010012356", name="Ola Nordmann")
@@ -216,6 +205,13 @@ def test_an_invalid_id_token_is_refused(
     response = sign_in(client, "helseid")
     assert response.status_code == 400, (problem, response.text)
     assert problem in response.json()["detail"]
+    assert client.get("/api/me").status_code == 401
+
+
+def test_an_id_token_signed_by_another_key_is_refused(client: TestClient, helseid: Provider) -> None:
+    helseid.forged_key = ECKey.generate_key("P-256", private=True)  # same kid in the header, other key
+    response = sign_in(client, "helseid")
+    assert response.status_code == 400 and "ID token is not valid" in response.json()["detail"]
     assert client.get("/api/me").status_code == 401
 
 

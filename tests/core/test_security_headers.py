@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from hdab.core.app import create_app
+from hdab.core.app import MAX_BODY, create_app
 from hdab.core.settings import Settings
 from tests.support import backends
 
@@ -34,9 +34,15 @@ def test_hsts_when_served_over_https(tmp_path: Path) -> None:
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(sqlite_settings: Settings) -> None:
-    limit = sqlite_settings.import_max_bytes + 65536
+    upload_limit = sqlite_settings.import_max_bytes + 65536
     with TestClient(create_app(sqlite_settings), raise_server_exceptions=False) as client:
-        response = client.post(
-            "/api/applications", content=b"x" * (limit + 1), headers={"Content-Type": "application/json"}
+        json_body = {"Content-Type": "application/json"}
+        response = client.post("/api/applications", content=b"x" * (MAX_BODY + 1), headers=json_body)
+        assert response.status_code == 413 and f"larger than {MAX_BODY} bytes" in response.json()["detail"]
+        # uploads may be larger, up to the import limit
+        csv = {"Content-Type": "text/csv"}
+        assert (
+            client.post("/api/optouts/import", content=b"x" * (MAX_BODY + 1), headers=csv).status_code == 401
         )
-    assert response.status_code == 413 and "larger than" in response.json()["detail"]
+        too_big = client.post("/api/optouts/import", content=b"x" * (upload_limit + 1), headers=csv)
+        assert too_big.status_code == 413

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from hdab.extracts.pipeline.statistics import TOTAL, Cell, margins, suppress
 from tests.applications.factories import ALL_MET, People, statistics_form
-from tests.applications.walk import command, create
+from tests.applications.walk import command, create, to_approved_statistics
 from tests.extracts.test_jobs import app, jobs, registry  # noqa: F401 - fixtures shared with the job tests
 
 
@@ -66,13 +66,7 @@ def test_an_approved_statistics_request_is_answered_with_suppressed_tables(
     client, people = app
     form = statistics_form()
     form["specification"]["tables"][0]["period"] = {"start": "2025-01-01", "end": "2025-12-31"}
-    case_id = create(client, people.applicant, form, kind="statistics")
-    command(client, people.applicant, case_id, "submit")
-    command(client, people.caseworker, case_id, "start-pre-screening")
-    command(client, people.caseworker, case_id, "start-processing")
-    command(client, people.caseworker, case_id, "estimate-fee", {"amount": "0"})
-    command(client, people.caseworker, case_id, "record-assessment", {"criteria": ALL_MET})
-    command(client, people.decision_maker, case_id, "approve", {})
+    case_id = to_approved_statistics(client, people, form)
     [job] = jobs()
     assert job.kind == "statistics" and job.status == "delivered", job.error
     assert client.get(f"/api/applications/{case_id}", headers=people.applicant).json()["status"] == "ANSWERED"

@@ -14,8 +14,8 @@ from hdab.core import audit, runtime
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.extracts import synth
-from tests.applications.factories import ALL_MET, People, access_form, statistics_form
-from tests.applications.walk import command, create, to_permit
+from tests.applications.factories import People, access_form, statistics_form
+from tests.applications.walk import create, to_approved_statistics, to_permit
 from tests.support import backends
 from tests.support.forms import csrf_token
 
@@ -82,13 +82,7 @@ def world(
         case = to_permit(client, people, create(client, people.applicant, form))
         stats_form = statistics_form()
         stats_form["specification"]["tables"][0]["period"] = {"start": "2025-01-01", "end": "2025-12-31"}
-        stats = create(client, people.applicant, stats_form, kind="statistics")
-        command(client, people.applicant, stats, "submit")
-        command(client, people.caseworker, stats, "start-pre-screening")
-        command(client, people.caseworker, stats, "start-processing")
-        command(client, people.caseworker, stats, "estimate-fee", {"amount": "0"})
-        command(client, people.caseworker, stats, "record-assessment", {"criteria": ALL_MET})
-        command(client, people.decision_maker, stats, "approve", {})
+        stats = to_approved_statistics(client, people, stats_form)
 
         idp = DevIdentityProvider(settings)
         callers = {

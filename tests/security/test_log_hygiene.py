@@ -35,7 +35,7 @@ from hdab.core.models import SignInSession
 from tests.core.test_machine_tokens import dpop, fetch_token, proof
 from tests.security.conftest import CITIZEN_PID, SSB
 from tests.support.forms import csrf_token
-from tests.support.oidc_provider import Client, Provider
+from tests.support.oidc_provider import Provider, machine_client, web_client
 
 BASE = "http://testserver"
 ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
@@ -112,24 +112,13 @@ def run_the_rest(
 ) -> None:
     machine_key = ECKey.generate_key("P-256", private=True, auto_kid=True)
     secrets["machine client key"] = str(machine_key.as_dict(private=True)["d"])
+    provider.add_client(machine_client("ssb-deliveries", machine_key, "hdab:deliveries", SSB))
     provider.add_client(
-        Client(
-            client_id="ssb-deliveries",
-            auth_method="private_key_jwt",
-            grant_types=("client_credentials",),
-            scope="hdab:deliveries",
-            public_keys={"keys": [machine_key.as_dict(private=False)]},
-            claims={"org": SSB},
-        )
-    )
-    provider.add_client(
-        Client(
-            client_id="hdab-citizens",
-            auth_method="client_secret_basic",
-            grant_types=("authorization_code",),
-            scope="openid profile",
-            redirect_uris=(f"{BASE}/auth/idporten/callback",),
+        web_client(
+            "hdab-citizens",
+            f"{BASE}/auth/idporten/callback",
             secret="citizen-client-secret-value",
+            scope="openid profile",
         )
     )
     secrets["client secret"] = "citizen-client-secret-value"

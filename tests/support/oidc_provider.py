@@ -112,6 +112,7 @@ class Provider:
         self.logouts: list[dict[str, str]] = []
         self.jwks_fetches = 0
         self.id_token_overrides: dict[str, Any] = {}  # to test that a bad ID token is refused
+        self.forged_key: ECKey | None = None  # signs ID tokens under the published key's kid
         self.tokens_issued: list[str] = []
         self.access_token_seconds = access_token_seconds
         self.app = self._build()
@@ -199,7 +200,7 @@ class Provider:
 
         class IdToken(OpenIDCode):  # type: ignore[misc]
             def resolve_client_private_key(self, client: Client) -> ECKey:
-                return provider.signing_key
+                return provider.forged_key or provider.signing_key
 
             def get_client_algorithm(self, client: Client) -> str:
                 return "ES256"
@@ -322,3 +323,35 @@ class Provider:
         ):
             raise ValueError("invalid DPoP proof at the token endpoint")
         return str(key.thumbprint())
+
+
+def web_client(
+    client_id: str,
+    redirect_uri: str,
+    *,
+    secret: str = "",
+    key: ECKey | None = None,
+    scope: str = "openid profile email",
+) -> Client:
+    """A sign-in client (ours): client_secret_basic with ``secret``, private_key_jwt with ``key``."""
+    return Client(
+        client_id=client_id,
+        auth_method="private_key_jwt" if key is not None else "client_secret_basic",
+        grant_types=("authorization_code",),
+        scope=scope,
+        redirect_uris=(redirect_uri,),
+        secret=secret,
+        public_keys={"keys": [key.as_dict(private=False)]} if key is not None else {},
+    )
+
+
+def machine_client(client_id: str, key: ECKey, scope: str, organisation: str) -> Client:
+    """A machine client (SSB's): client credentials, authenticated with private_key_jwt."""
+    return Client(
+        client_id=client_id,
+        auth_method="private_key_jwt",
+        grant_types=("client_credentials",),
+        scope=scope,
+        public_keys={"keys": [key.as_dict(private=False)]},
+        claims={"org": organisation},
+    )

@@ -238,7 +238,8 @@ def test_signing_out_ends_the_session_here_and_at_the_provider(client: TestClien
     assert helseid.logouts and helseid.logouts[0]["post_logout_redirect_uri"] == f"{BASE}/"
     assert client.get("/api/me").status_code == 401
     # a copy of the cookie taken before signing out does not work either
-    replayed = client.get("/api/me", cookies={SIGNIN_COOKIE: str(stolen_cookie)})
+    client.cookies.set(SIGNIN_COOKIE, str(stolen_cookie))
+    replayed = client.get("/api/me")
     assert replayed.status_code == 401 and "sign in again" in replayed.json()["detail"]
 
 

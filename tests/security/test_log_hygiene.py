@@ -124,8 +124,10 @@ def run_the_rest(
     secrets["client secret"] = "citizen-client-secret-value"
     provider.add_user("idporten-ola", pid=CITIZEN_PID, name="Ola Nordmann")
     provider.login_as = "idporten-ola"
-    settings = runtime.settings().model_copy(
-        update={
+    current = runtime.settings()
+    settings = type(current).model_validate(
+        current.model_dump()
+        | {
             "base_url": BASE,
             "oidc_providers": [
                 {
@@ -141,7 +143,6 @@ def run_the_rest(
             "api_issuers": [{"issuer": provider.issuer, "scope_roles": {"hdab:deliveries": "recipient"}}],
         }
     )
-    settings = type(settings).model_validate(settings.model_dump())
     runtime.configure(settings)
     idp = DevIdentityProvider(settings)  # the issuer moved with the base URL: new staff tokens
     admin = idp.issue("admin", [Role.ADMIN])

@@ -269,3 +269,10 @@ def test_a_provider_needs_exactly_one_client_credential() -> None:
             client_secret="s",
             mapping={"default_roles": ["king"]},
         )
+
+
+def test_the_settings_know_every_role() -> None:
+    from hdab.core.auth import Role
+    from hdab.core.settings import ROLE_NAMES
+
+    assert set(ROLE_NAMES) == {role.value for role in Role}

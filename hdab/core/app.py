@@ -75,9 +75,11 @@ def _dev_router(idp: DevIdentityProvider, secure_cookie: bool) -> APIRouter:
         return idp.jwks()
 
     @router.get("/signin", response_class=HTMLResponse)
-    def signin_form(request: Request) -> Response:
+    def signin_form(request: Request, next: str = "/") -> Response:
         return templates.TemplateResponse(
-            request, "dev/signin.html", {"roles": list(Role), "dev_idp": True, "subject": None}
+            request,
+            "dev/signin.html",
+            {"roles": list(Role), "dev_idp": True, "subject": None, "next": oidc.safe_next(next)},
         )
 
     @router.post("/signin", dependencies=[Depends(limited("signin", "rate_limit_signin"))])
@@ -88,6 +90,7 @@ def _dev_router(idp: DevIdentityProvider, secure_cookie: bool) -> APIRouter:
         pid: Annotated[str, Form()] = "",
         email: Annotated[str, Form(max_length=320)] = "",
         name: Annotated[str, Form(max_length=200)] = "",
+        next: Annotated[str, Form(max_length=2000)] = "/",
     ) -> Response:
         try:
             token = idp.issue(
@@ -96,7 +99,7 @@ def _dev_router(idp: DevIdentityProvider, secure_cookie: bool) -> APIRouter:
         except InvalidIdentifier as exc:
             field = "organisation" if organisation and "organisation" in str(exc) else "pid"
             raise InvalidInput("cannot sign in", [FieldError(field, str(exc))]) from None
-        response = RedirectResponse("/", status_code=303)
+        response = RedirectResponse(oidc.safe_next(next), status_code=303)
         response.set_cookie(
             SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure_cookie, path="/"
         )

@@ -151,7 +151,7 @@ class SignIn:
         return self.oauth.create_client(name)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only paths on this site: never an absolute or protocol-relative URL (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
@@ -171,7 +171,7 @@ def router(signin: SignIn, *, dev_idp: bool) -> APIRouter:
             {
                 "providers": list(signin.providers.values()),
                 "dev_idp": dev_idp,
-                "next": _safe_next(next),
+                "next": safe_next(next),
                 "principal": None,
             },
         )
@@ -180,7 +180,7 @@ def router(signin: SignIn, *, dev_idp: bool) -> APIRouter:
     async def login(request: Request, name: str, next: str = "/") -> Response:
         client = signin.client(name)
         request.session.clear()
-        request.session["next"] = _safe_next(next)
+        request.session["next"] = safe_next(next)
         redirect_uri = f"{signin.settings.base_url}/auth/{name}/callback"
         try:
             response: Response = await client.authorize_redirect(request, redirect_uri)
@@ -213,7 +213,7 @@ def router(signin: SignIn, *, dev_idp: bool) -> APIRouter:
         except InvalidClaims as exc:
             raise SignInFailed(str(exc)) from None
         session_id = sessions.create(principal, name, str(token["id_token"]), lifetime)
-        target = _safe_next(request.session.get("next"))
+        target = safe_next(request.session.get("next"))
         request.session.clear()
         log.info("signed in through %s with roles %s", name, ",".join(sorted(principal.roles)) or "-")
         response = RedirectResponse(target, status_code=303)

@@ -184,4 +184,12 @@ def test_a_page_needing_sign_in_sends_the_browser_to_sign_in_and_back(client: Te
     assert page.status_code == 303 and page.headers["location"] == "/signin?next=%2Finbox%3Fpage%3D2"
     assert client.get("/inbox").status_code == 401  # an API client still gets the problem
     chooser = client.get(page.headers["location"])
-    assert "/dev/signin" in chooser.text
+    assert "/dev/signin?next=/inbox%3Fpage%3D2" in chooser.text
+    form = client.get("/dev/signin?next=/inbox%3Fpage%3D2")
+    assert 'name="next" value="/inbox?page=2"' in form.text
+    signed_in = post_form(client, "/dev/signin", {**SIGN_IN, "next": "/inbox?page=2"}, follow_redirects=False)
+    assert signed_in.headers["location"] == "/inbox?page=2"
+    elsewhere = post_form(
+        client, "/dev/signin", {**SIGN_IN, "next": "//evil.example"}, follow_redirects=False
+    )
+    assert elsewhere.headers["location"] == "/"

@@ -41,7 +41,7 @@ from hdab.core.auth import (
     Role,
     TrustedIssuer,
 )
-from hdab.core.errors import NotFound, ProblemError
+from hdab.core.errors import NotFound, ProblemError, Unauthenticated
 from hdab.core.identifiers import InvalidIdentifier, person_number_kind, validate_organisation_number
 from hdab.core.ratelimit import limited
 from hdab.core.settings import ApiIssuer, ClaimMapping, OidcProvider, Settings
@@ -293,8 +293,6 @@ class RemoteKeys:
         except (httpx.HTTPError, KeyError, ValueError, JoseError) as exc:
             log.warning("keys of %s could not be fetched: %s", self.issuer.issuer, type(exc).__name__)
             if self._keys is None:
-                from hdab.core.errors import Unauthenticated
-
                 raise Unauthenticated("the token's issuer cannot be reached to check it; try again") from None
 
 

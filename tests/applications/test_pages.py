@@ -133,7 +133,8 @@ def test_a_researcher_applies_through_the_pages_and_staff_decide(
 
 
 def test_pages_need_sign_in_and_hide_other_peoples_cases(client: TestClient, seeded: Settings) -> None:
-    assert client.get("/applications", headers={"Accept": "text/html"}).status_code == 401
+    page = client.get("/applications", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/signin?next=%2Fapplications"
     sign_in(client, "researcher", Role.APPLICANT, email="researcher@uio.no")
     location = post(client, "/applications", {"type": "statistics", "dataset": "npr-somatikk"})
     case_id = location.split("/")[2]

@@ -230,10 +230,14 @@ def router(signin: SignIn, *, dev_idp: bool) -> APIRouter:
 
     @routes.post("/signout")
     async def signout(request: Request) -> Response:
-        """End the session here and, when it came from a provider, at the provider too."""
-        target = "/"
+        """End the session here and, when it came from a provider, at the provider too.
+
+        The way on to the provider is a page that moves on by itself, not a redirect: browsers hold
+        a form's redirects to the CSP's ``form-action 'self'``, and the provider is another origin.
+        """
         session_id = request.cookies.get(SIGNIN_COOKIE)
         ended = sessions.end(session_id) if session_id else None
+        response: Response = RedirectResponse("/", status_code=303)
         if ended is not None and ended[0] in signin.providers:
             provider_name, id_token = ended
             try:
@@ -244,8 +248,16 @@ def router(signin: SignIn, *, dev_idp: bool) -> APIRouter:
                 query = urlencode(
                     {"id_token_hint": id_token, "post_logout_redirect_uri": f"{signin.settings.base_url}/"}
                 )
-                target = f"{metadata['end_session_endpoint']}?{query}"
-        response = RedirectResponse(target, status_code=303)
+                response = templates.TemplateResponse(
+                    request,
+                    "core/signout.html",
+                    {
+                        "provider": signin.providers[provider_name],
+                        "target": f"{metadata['end_session_endpoint']}?{query}",
+                        "principal": None,
+                    },
+                    headers={"Cache-Control": "no-store"},
+                )
         response.delete_cookie(SIGNIN_COOKIE, path="/")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

@@ -87,9 +87,16 @@ def is_person_number(value: str) -> bool:
     return True
 
 
+UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+
+
 def contains_person_number(text: str) -> bool:
-    """True when ``text`` holds an 11-digit run that validates as a person number."""
-    return any(is_person_number(m.group(0)) for m in ELEVEN_DIGITS.finditer(text))
+    """True when ``text`` holds an 11-digit run that validates as a person number.
+
+    UUIDs are set aside first: a random UUID's hex can hold such a run (about once in 10^5 ids),
+    and an id is never a person number.
+    """
+    return any(is_person_number(m.group(0)) for m in ELEVEN_DIGITS.finditer(UUID.sub("-", text)))
 
 
 def validate_organisation_number(value: str) -> str:

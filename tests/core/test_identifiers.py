@@ -111,3 +111,14 @@ def test_organisation_number() -> None:
         validate_organisation_number("983744517")
     with pytest.raises(InvalidIdentifier, match="9 digits"):
         validate_organisation_number("98374451")
+
+
+def test_a_uuid_whose_hex_holds_a_person_number_is_not_one() -> None:
+    from hdab.core.identifiers import contains_person_number
+
+    # a random UUID can end in 11 decimal digits that validate (CI met one as a job id)
+    unlucky = "5f0c2b1e-9d3a-4c1b-8e2f-a01010012356"
+    assert contains_person_number("01010012356") and contains_person_number("pid=01010012356;")
+    assert not contains_person_number(unlucky)
+    assert not contains_person_number(f"job {unlucky} delivered")
+    assert contains_person_number(f"job {unlucky} for 01010012356")

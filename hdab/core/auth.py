@@ -86,13 +86,11 @@ def principal_from_claims(claims: dict[str, Any], *, allow_synthetic_ids: bool) 
     roles = frozenset(Role(r) for r in raw_roles if r in Role._value2member_map_)
     organisation = claims.get("org")
     national_id = claims.get("pid")
-    try:
-        if organisation is not None:
-            validate_organisation_number(str(organisation))
-        if national_id is not None:
-            person_number_kind(str(national_id), allow_synthetic=allow_synthetic_ids)
-    except InvalidIdentifier as exc:
-        raise InvalidClaims(str(exc)) from None
+    check_identifiers(
+        str(organisation) if organisation is not None else None,
+        str(national_id) if national_id is not None else None,
+        allow_synthetic_ids=allow_synthetic_ids,
+    )
     return Principal(
         subject=subject,
         issuer=str(claims["iss"]),
@@ -100,13 +98,26 @@ def principal_from_claims(claims: dict[str, Any], *, allow_synthetic_ids: bool) 
         organisation=str(organisation) if organisation is not None else None,
         national_id=str(national_id) if national_id is not None else None,
         name=claims.get("name") if isinstance(claims.get("name"), str) else None,
-        email=_email(claims),
+        email=verified_email(claims),
     )
 
 
-def _email(claims: dict[str, Any]) -> str | None:
-    """The ``email`` claim, lower-cased; only when the provider says it is verified, or does not say."""
-    email = claims.get("email")
+def check_identifiers(
+    organisation: str | None, national_id: str | None, *, allow_synthetic_ids: bool
+) -> None:
+    """Refuse claims whose organisation number or person number (where given) does not validate."""
+    try:
+        if organisation is not None:
+            validate_organisation_number(organisation)
+        if national_id is not None:
+            person_number_kind(national_id, allow_synthetic=allow_synthetic_ids)
+    except InvalidIdentifier as exc:
+        raise InvalidClaims(str(exc)) from None
+
+
+def verified_email(claims: dict[str, Any], claim: str = "email") -> str | None:
+    """The email claim, lower-cased; only when the provider says it is verified, or does not say."""
+    email = claims.get(claim)
     if not isinstance(email, str) or "@" not in email or claims.get("email_verified") is False:
         return None
     return email.strip().lower()

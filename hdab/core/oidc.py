@@ -40,9 +40,10 @@ from hdab.core.auth import (
     Principal,
     Role,
     TrustedIssuer,
+    check_identifiers,
+    verified_email,
 )
 from hdab.core.errors import NotFound, ProblemError, Unauthenticated
-from hdab.core.identifiers import InvalidIdentifier, person_number_kind, validate_organisation_number
 from hdab.core.ratelimit import limited
 from hdab.core.settings import ApiIssuer, ClaimMapping, OidcProvider, Settings
 from hdab.core.templating import templates
@@ -75,19 +76,9 @@ def map_claims(claims: dict[str, Any], mapping: ClaimMapping, *, issuer: str) ->
         role = mapping.role_values.get(str(value), str(value))
         if role in Role._value2member_map_:
             roles.add(Role(role))
-    organisation = _claim_text(claims, mapping.organisation_claim)
+    organisation = _organisation(claims, mapping.organisation_claim)
     national_id = _claim_text(claims, mapping.national_id_claim)
-    try:
-        if organisation is not None:
-            organisation = organisation.removeprefix("0192:")
-            validate_organisation_number(organisation)
-        if national_id is not None:
-            person_number_kind(national_id)
-    except InvalidIdentifier as exc:
-        raise InvalidClaims(str(exc)) from None
-    email = _claim_text(claims, mapping.email_claim)
-    if email is not None and ("@" not in email or claims.get("email_verified") is False):
-        email = None
+    check_identifiers(organisation, national_id, allow_synthetic_ids=True)
     return Principal(
         subject=subject,
         issuer=issuer,
@@ -95,8 +86,14 @@ def map_claims(claims: dict[str, Any], mapping: ClaimMapping, *, issuer: str) ->
         organisation=organisation,
         national_id=national_id,
         name=_claim_text(claims, mapping.name_claim),
-        email=email.strip().lower() if email else None,
+        email=verified_email(claims, mapping.email_claim),
     )
+
+
+def _organisation(claims: dict[str, Any], claim: str) -> str | None:
+    """The organisation number, without the ISO 6523 ``0192:`` prefix Maskinporten and HelseID use."""
+    organisation = _claim_text(claims, claim)
+    return organisation.removeprefix("0192:") if organisation is not None else None
 
 
 def _private_key(provider: OidcProvider) -> ECKey | RSAKey | OKPKey:
@@ -316,13 +313,8 @@ def machine_principal(claims: dict[str, Any], issuer: ApiIssuer) -> Principal:
     raw = claims.get("scope", claims.get("scp", ""))
     scopes = raw.split() if isinstance(raw, str) else [str(s) for s in raw] if isinstance(raw, list) else []
     roles = frozenset(Role(issuer.scope_roles[s]) for s in scopes if s in issuer.scope_roles)
-    organisation = _claim_text(claims, issuer.organisation_claim)
-    if organisation is not None:
-        organisation = organisation.removeprefix("0192:")
-        try:
-            validate_organisation_number(organisation)
-        except InvalidIdentifier as exc:
-            raise InvalidClaims(str(exc)) from None
+    organisation = _organisation(claims, issuer.organisation_claim)
+    check_identifiers(organisation, None, allow_synthetic_ids=False)
     return Principal(subject=subject, issuer=issuer.issuer, roles=roles, organisation=organisation)
 
 

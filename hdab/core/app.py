@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         lifespan=lifespan,
         dependencies=[Depends(csrf.protect)],
     )
-    secure = settings.base_url.startswith("https://")
+    secure = settings.serves_https
     issuers: list[TrustedIssuer] = oidc.api_issuers(settings)
     if settings.dev_idp_enabled:
         idp = DevIdentityProvider(settings)

@@ -157,7 +157,7 @@ def safe_next(target: str | None) -> str:
 
 def router(signin: SignIn, *, dev_idp: bool) -> APIRouter:
     routes = APIRouter(include_in_schema=False)
-    secure = signin.settings.base_url.startswith("https://")
+    secure = signin.settings.serves_https
     lifetime = timedelta(hours=signin.settings.session_hours)
 
     @routes.get("/signin", response_class=HTMLResponse)

@@ -8,7 +8,11 @@ import limit on upload routes) are refused with 413 before they are read whole.
 
 from __future__ import annotations
 
+import json
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hdab.core.errors import PROBLEM_JSON, problem_body
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -76,15 +80,12 @@ class BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = (
-        b'{"type":"https://hdab.no/problems/too-large","title":"Content Too Large","status":413,'
-        + f'"detail":"the request body is larger than {limit} bytes"}}'.encode()
-    )
+    problem = problem_body(413, f"the request body is larger than {limit} bytes", "too-large")
     await send(
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"application/problem+json"), *HEADERS.items()],
+            "headers": [(b"content-type", PROBLEM_JSON.encode()), *HEADERS.items()],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": json.dumps(problem).encode()})

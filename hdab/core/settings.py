@@ -208,6 +208,11 @@ class Settings(BaseSettings):
         return self.env is Environment.PRODUCTION
 
     @property
+    def serves_https(self) -> bool:
+        """Served over HTTPS (required in production): cookies are Secure, HSTS is sent."""
+        return self.base_url.startswith("https://")
+
+    @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -238,7 +243,7 @@ class Settings(BaseSettings):
             problems.append(
                 "HDAB_DEV_IDP is on: the development identity provider is never allowed in production"
             )
-        if not self.base_url.startswith("https://"):
+        if not self.serves_https:
             problems.append("HDAB_BASE_URL must be https:// in production")
         return problems
 

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from hdab.core import clock, runtime
 from hdab.core.auth import Principal, Role
@@ -71,7 +71,7 @@ def load(session_id: str) -> Principal | None:
 def end(session_id: str) -> tuple[str, str] | None:
     """Delete the session; return its provider and ID token (the hint for the provider's logout)."""
     with runtime.database().session() as session:
-        row = session.scalar(select(SignInSession).where(SignInSession.id_hash == _hash(session_id)))
+        row = session.get(SignInSession, _hash(session_id))
         if row is None:
             return None
         ended = (row.provider, row.id_token)

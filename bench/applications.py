@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,15 +149,21 @@ def drive(
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    elapsed = _in_parallel(client, clients)
+    if failures:
+        raise RuntimeError(f"{len(failures)} clients failed; the first: {failures[0]}")
+    return latencies, len(latencies) / elapsed
+
+
+def _in_parallel(work: Callable[[], None], clients: int) -> float:
+    """Run ``work`` on ``clients`` threads at once; the wall time in seconds until all are done."""
+    threads = [threading.Thread(target=work) for _ in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    if failures:
-        raise RuntimeError(f"{len(failures)} clients failed; the first: {failures[0]}")
-    return latencies, len(latencies) / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
 def healthz(base: str, requests: int, clients: int) -> tuple[list[float], float]:
@@ -174,13 +181,8 @@ def healthz(base: str, requests: int, clients: int) -> tuple[list[float], float]
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, len(latencies) / (time.perf_counter() - started)
+    elapsed = _in_parallel(client, clients)  # before len(): the threads fill latencies
+    return latencies, len(latencies) / elapsed
 
 
 def main() -> None:

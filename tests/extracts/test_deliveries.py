@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -13,32 +12,18 @@ from hdab.core import clock, runtime
 from hdab.core.auth import Role
 from hdab.core.celery_app import celery_app
 from hdab.extracts.models import Delivery
-from tests.applications.factories import People, access_form
-from tests.applications.walk import create, to_permit
+from tests.applications.factories import People
 from tests.extracts.test_jobs import PSEUDONYMISED, app, jobs, registry  # noqa: F401 - shared fixtures
+from tests.extracts.test_recurring import SSB, monthly_permit
 
-SSB = "971526920"
 HELSEDIR = "983544622"
-
-
-def recurring_permit(client: TestClient, people: People) -> dict[str, Any]:
-    form = access_form(
-        purpose="c",
-        applicant={"organisation": SSB, "organisation_name": "Statistisk sentralbyrå", "public_sector": True},
-        pseudonymisation_justification="Official statistics link years.",
-    )
-    form["specification"] = {
-        "datasets": [PSEUDONYMISED],
-        "recurrence": {"schedule": "monthly", "mode": "snapshot", "recipient_organisation": SSB},
-    }
-    return to_permit(client, people, create(client, people.applicant, form))
 
 
 def test_a_recipient_lists_reads_and_resumes_a_download_of_its_own_delivery(
     app: tuple[TestClient, People],  # noqa: F811 - the fixture
 ) -> None:
     client, people = app
-    permit_id = recurring_permit(client, people)["permit_id"]
+    permit_id = monthly_permit(client, people)
     ssb = people.headers("ssb-client", Role.RECIPIENT, org=SSB)
     listed = client.get(f"/api/deliveries?permit_id={permit_id}", headers=ssb).json()["items"]
     assert [d["number"] for d in listed] == [1] and listed[0]["predecessor"] is None
@@ -76,7 +61,7 @@ def test_another_organisation_sees_nothing_and_a_bad_checksum_is_flagged(
     app: tuple[TestClient, People],  # noqa: F811 - the fixture
 ) -> None:
     client, people = app
-    recurring_permit(client, people)
+    monthly_permit(client, people)
     ssb = people.headers("ssb-client", Role.RECIPIENT, org=SSB)
     other = people.headers("hdir-client", Role.RECIPIENT, org=HELSEDIR)
     [delivery] = client.get("/api/deliveries", headers=ssb).json()["items"]
@@ -99,7 +84,7 @@ def test_revocation_ends_access_at_once_and_cancels_jobs(
     app: tuple[TestClient, People],  # noqa: F811 - the fixture
 ) -> None:
     client, people = app
-    permit_id = recurring_permit(client, people)["permit_id"]
+    permit_id = monthly_permit(client, people)
     ssb = people.headers("ssb-client", Role.RECIPIENT, org=SSB)
     [delivery] = client.get("/api/deliveries", headers=ssb).json()["items"]
     from hdab.core.db import Database
@@ -129,7 +114,7 @@ def test_delivered_data_are_deleted_on_the_deletion_date_and_not_before(
 
     client, people = app
     clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
-    permit_id = recurring_permit(client, people)["permit_id"]  # valid until 2029-12-31; delete by 2030-06-30
+    permit_id = monthly_permit(client, people)  # valid until 2029-12-31; delete by 2030-06-30
     [job] = jobs()
     folder = Path(str(job.delivery_path))
     clock.set(datetime(2030, 6, 29, 21, 0, tzinfo=UTC))  # 23:00 on 29 June in Oslo
@@ -155,7 +140,7 @@ def test_an_extension_moves_the_deletion_date(
 
     client, people = app
     clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
-    permit_id = recurring_permit(client, people)["permit_id"]
+    permit_id = monthly_permit(client, people)
     extended = client.post(
         f"/api/permits/{permit_id}/extend",
         json={"valid_until": "2031-12-31", "reason": "more years"},

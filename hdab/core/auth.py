@@ -24,7 +24,7 @@ from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
-from hdab.core import clock, dpop, runtime
+from hdab.core import clock, dpop, ratelimit, runtime
 from hdab.core.dpop import jkt_of
 from hdab.core.errors import Forbidden, Unauthenticated
 from hdab.core.identifiers import (
@@ -279,8 +279,7 @@ def optional_principal(request: Request) -> Principal | None:
     try:
         principal = _authenticate(request)
     except Unauthenticated:
-        limit = request.app.state.rate_limits
-        limit.check(request, "token-failures", limit.settings.rate_limit_token_failures)
+        ratelimit.count(request, "token-failures", "rate_limit_token_failures")
         raise
     if principal is not None:
         request.state.principal = principal

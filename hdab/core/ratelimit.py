@@ -85,11 +85,16 @@ class RateLimits:
             raise TooManyRequests(retry_after)
 
 
+def count(request: Request, bucket: str, setting: str) -> None:
+    """Count this request under the app's limits, against the limit named by ``setting``."""
+    limits: RateLimits = request.app.state.rate_limits
+    limits.check(request, bucket, int(getattr(limits.settings, setting)))
+
+
 def limited(bucket: str, setting: str) -> Callable[[Request], None]:
     """A route dependency applying the limit named by ``setting`` (e.g. ``rate_limit_signin``)."""
 
     def dependency(request: Request) -> None:
-        limits: RateLimits = request.app.state.rate_limits
-        limits.check(request, bucket, int(getattr(limits.settings, setting)))
+        count(request, bucket, setting)
 
     return dependency

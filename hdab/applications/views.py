@@ -23,7 +23,7 @@ from hdab.core import clock
 from hdab.core.auth import Principal, Role, optional_principal
 from hdab.core.errors import FieldError, Forbidden, NotFound, ProblemError
 from hdab.core.templating import templates
-from hdab.core.web import Paging, db_session, preferred_language
+from hdab.core.web import MAX_PAGE, Paging, db_session, preferred_language
 
 router = APIRouter(include_in_schema=False)
 SECTIONS = ("applicant", "purpose", "data", "conditions", "submit")
@@ -110,7 +110,7 @@ def register_page(
     dataset: str | None = Query(None, max_length=128),
     purpose: str | None = Query(None, pattern="^[a-f]?$"),
     q: str | None = Query(None, max_length=200),
-    page: int = Query(1, ge=1, le=1_000_000),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     listing = register.listing(
         session, Paging(page, 50), dataset=dataset or None, purpose=purpose or None, text=q or None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -261,6 +263,12 @@ def load_settings(**overrides: Any) -> Settings:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
         raise ConfigurationError(f"invalid setting HDAB_{field.upper()}: {first['msg']}") from None
+    except SettingsError as exc:  # a list or object setting that is not JSON
+        named = re.search(r'field "(\w+)"', str(exc))
+        field = named.group(1).upper() if named else "SETTINGS"
+        raise ConfigurationError(
+            f"invalid setting HDAB_{field}: it must be JSON (a list of objects)"
+        ) from None
 
 
 @lru_cache(maxsize=1)

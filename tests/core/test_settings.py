@@ -72,6 +72,16 @@ def test_invalid_value_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "\n" not in str(info.value)
 
 
+def test_a_list_setting_that_is_not_json_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("HDAB_OIDC_PROVIDERS", "helseid")
+    with pytest.raises(ConfigurationError, match=r"^invalid setting HDAB_OIDC_PROVIDERS: it must be JSON"):
+        load_settings()
+    monkeypatch.setenv("HDAB_OIDC_PROVIDERS", '[{"name": "helseid"}]')
+    with pytest.raises(ConfigurationError, match=r"^invalid setting HDAB_OIDC_PROVIDERS\.0\.TITLE: "):
+        load_settings()
+
+
 def test_production_with_strong_settings_starts() -> None:
     Settings(env="production", **STRONG).ensure_startable()
 

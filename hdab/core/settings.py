@@ -72,6 +72,8 @@ class OidcProvider(BaseModel):
     def _one_credential(self) -> OidcProvider:
         if bool(self.client_secret) == (self.client_key_file is not None):
             raise ValueError(f"provider {self.name}: set exactly one of client_secret and client_key_file")
+        if self.client_key_file is not None and not self.client_key_file.is_file():
+            raise ValueError(f"provider {self.name}: client_key_file {self.client_key_file} is not a file")
         for role in [*self.mapping.default_roles, *self.mapping.role_values.values()]:
             if role not in ROLE_NAMES:
                 raise ValueError(f"provider {self.name}: unknown role {role!r}")

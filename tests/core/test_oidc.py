@@ -265,6 +265,10 @@ def test_a_provider_needs_exactly_one_client_credential() -> None:
 
     with pytest.raises(ValidationError, match="exactly one"):
         OidcProvider(name="x", title="X", issuer="https://x", client_id="c")
+    with pytest.raises(ValidationError, match="is not a file"):
+        OidcProvider(
+            name="x", title="X", issuer="https://x", client_id="c", client_key_file="/no/such/key.json"
+        )
     with pytest.raises(ValidationError, match="unknown role"):
         OidcProvider(
             name="x",

@@ -76,14 +76,15 @@ def stale(database: Database) -> list[str]:
         )
 
 
-def _context(database: Database, session: Session, job: ExtractJob) -> Context:
+def _context(
+    database: Database, session: Session, job: ExtractJob, standing: applications.PermitStanding
+) -> Context:
     settings = runtime.settings()
     assert job.permit_id is not None and job.permit_version is not None
     versions = applications.permit_versions(session, job.permit_id)[: job.permit_version]
     plan = planning.plan_for_permit(
         versions, settings.min_k, run_at=job.run_at, changed_since=job.changed_since
     )
-    standing = applications.permit_standing(session, job.permit_id)
     dictionary = {
         (t.dataset, v.name): (v.title, v.datatype)
         for t in plan.tables
@@ -152,7 +153,7 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
                 raise planning.PlanError(
                     f"the permit is {standing.status}; nothing may be delivered under it"
                 )
-            ctx = _context(database, session, job)
+            ctx = _context(database, session, job, standing)
             if job.plan is None:
                 job.plan = ctx.plan.to_json()
             previous_row = session.scalars(

@@ -1,38 +1,49 @@
 # The README's two commands: `make run` (embedded default, no services) and `make test`.
+# `make run` installs what the service needs; `make test`, `make lint` and `make bench` add the dev extras.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: install run test lint format bench clean
+.PHONY: install install-dev run test lint format bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hdab needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	@touch $(STAMP)
 
-install: $(STAMP)
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	@touch $@ $(RUNTIME_STAMP)
+
+install: $(RUNTIME_STAMP)
+
+install-dev: $(DEV_STAMP)
 
 ## Migrate, seed and serve on the embedded default (SQLite, in-process tasks, dev sign-in).
 run: install
 	$(BIN)/hdab run
 
 ## The whole test suite (PostgreSQL and Redis too when HDAB_TEST_DATABASE_URL / HDAB_TEST_BROKER_URL are set).
-test: install
+test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
-	$(BIN)/ruff check hdab tests bench
-	$(BIN)/ruff format --check hdab tests bench
-	$(BIN)/mypy
+lint: install-dev
+	$(BIN)/python -m ruff check hdab tests bench
+	$(BIN)/python -m ruff format --check hdab tests bench
+	$(BIN)/python -m mypy
 	$(BIN)/lint-imports
 
-format: install
-	$(BIN)/ruff format hdab tests bench
-	$(BIN)/ruff check --fix hdab tests bench
+format: install-dev
+	$(BIN)/python -m ruff format hdab tests bench
+	$(BIN)/python -m ruff check --fix hdab tests bench
 
-bench: install
+bench: install-dev
 	$(BIN)/python -m bench
 
 clean:

@@ -30,7 +30,9 @@ from hdab.catalog.search import backend as search_backend
 from hdab.catalog.search import reset as reset_backends
 from hdab.catalog.search.documents import document_for
 from hdab.core import clock, migrate, runtime
-from hdab.core.settings import REPOSITORY_ROOT, Settings
+from hdab.core.settings import Settings
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 
 QUERIES = [
     {"q": "hjerneslag innleggelser 2019"},

@@ -35,7 +35,7 @@ def _backend_line() -> str:
         if backends.TEST_BROKER_URL
         else "in-process only"
     )
-    reference = str(backends.REFERENCE_DIR) if backends.REFERENCE_DIR.is_dir() else "missing"
+    reference = str(backends.REFERENCE_DIR) if backends.REFERENCE_DIR is not None else "missing"
     required = "required" if backends.REQUIRE_SERVICES else "optional"
     return f"hdab backends: database={databases}; broker={broker}; reference={reference}; services {required}"
 
@@ -45,9 +45,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if backends.REQUIRE_SERVICES and not backends.REFERENCE_DIR.is_dir():
+    if backends.REQUIRE_SERVICES and backends.REFERENCE_DIR is None:
         raise pytest.UsageError(
-            f"HDAB_REQUIRE_SERVICES=1 but the reference folder {backends.REFERENCE_DIR} is missing"
+            "HDAB_REQUIRE_SERVICES=1 but the official shapes and vocabularies are missing: "
+            + backends.HOW_TO_GET_SHAPES
         )
 
 
@@ -56,6 +57,13 @@ def _reset_clock() -> Iterator[None]:
     clock.reset()
     yield
     clock.reset()
+
+
+@pytest.fixture
+def shapes() -> Path:
+    """For tests whose outcome depends on validation with the official shapes (the service's
+    settings name the same folder): skip saying how to get them, or fail under HDAB_REQUIRE_SERVICES=1."""
+    return backends.reference()
 
 
 # --- databases ----------------------------------------------------------------------------------

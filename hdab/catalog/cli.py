@@ -96,6 +96,8 @@ def fetch_shapes_command(mirror: str | None, accept_unconfirmed: bool) -> None:
 @group.command("prepare", hidden=True)
 def prepare() -> None:
     """What `hdab run` does for the catalogue: install the shapes if missing (best effort), then seed."""
+    import httpx
+
     from hdab.catalog.shapes_fetch import FetchError, fetch_shapes
     from hdab.catalog.validation import shapes_root
 
@@ -103,11 +105,17 @@ def prepare() -> None:
     if shapes_root(settings) is None and not settings.is_production:
         assert settings.shapes_dir is not None
         try:
-            fetch_shapes(settings.shapes_dir, accept_unconfirmed=True)
+            # A short connect timeout: an offline machine learns it at once, not after minutes.
+            with httpx.Client(timeout=httpx.Timeout(30, connect=5), follow_redirects=True) as http:
+                fetch_shapes(settings.shapes_dir, accept_unconfirmed=True, client=http)
             click.echo(f"installed the official shapes into {settings.shapes_dir}", err=True)
         except FetchError as exc:
             click.echo(
-                f"hdab: warning: shapes not installed ({exc}); records are saved unvalidated", err=True
+                f"hdab: warning: the official shapes could not be installed ({exc}). Datasets are saved"
+                " WITHOUT the DCAT-AP / HealthDCAT-AP validation until they are: run"
+                " `hdab catalog fetch-shapes` when online, or set HDAB_SHAPES_DIR to a copy."
+                " /readyz and the home page (for data holders and admins) say so meanwhile.",
+                err=True,
             )
     click.get_current_context().invoke(seed)
 

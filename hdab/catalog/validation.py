@@ -19,12 +19,13 @@ def _complete(root: Path) -> bool:
 
 
 def shapes_root(settings: Settings) -> Path | None:
-    """HDAB_SHAPES_DIR when filled; outside production, the development reference folder as a fallback."""
+    """HDAB_SHAPES_DIR when filled; outside production, HDAB_REFERENCE_DIR (when set) as a fallback."""
     assert settings.shapes_dir is not None
     if _complete(settings.shapes_dir):
         return settings.shapes_dir
-    if not settings.is_production and _complete(settings.reference_dir):
-        return settings.reference_dir
+    fallback = settings.reference_dir
+    if not settings.is_production and fallback is not None and _complete(fallback):
+        return fallback
     return None
 
 

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 import hdab
-from hdab.core import csrf, domains, oidc, runtime
+from hdab.core import apidocs, csrf, domains, notices, oidc, runtime
 from hdab.core.auth import (
     SESSION_COOKIE,
     Principal,
@@ -35,7 +35,7 @@ from hdab.core.scheduler import InProcessScheduler
 from hdab.core.security import SecurityHeaders
 from hdab.core.settings import Settings
 from hdab.core.templating import templates
-from hdab.core.web import health_router
+from hdab.core.web import health_router, preferred_language
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,19 @@ UPLOAD_PATHS = frozenset({"/api/catalog/import", "/api/optouts/import"})  # file
 
 @core_router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def index(request: Request, principal: Principal | None = Depends(optional_principal)) -> Response:
+    settings = runtime.settings()
+    language = preferred_language(request)
+    # What the service lacks, told to the people who can act on it (data holders, admins, staff).
+    shown = notices.banners(notices.collect(settings), principal.roles, language) if principal else []
     return templates.TemplateResponse(
         request,
         "core/index.html",
-        {"principal": principal, "dev_idp": runtime.settings().dev_idp_enabled},
+        {
+            "principal": principal,
+            "dev_idp": settings.dev_idp_enabled,
+            "notices": shown,
+            "notice_lang": language,
+        },
     )
 
 
@@ -131,6 +140,8 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         description="Health Data Access Body for NPR and KPR (EHDS)",
         lifespan=lifespan,
         dependencies=[Depends(csrf.protect)],
+        docs_url=None,  # hdab.core.apidocs serves /docs and /redoc without a CDN or inline script
+        redoc_url=None,
     )
     secure = settings.serves_https
     issuers: list[TrustedIssuer] = oidc.api_issuers(settings)
@@ -144,6 +155,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     app.include_router(oidc.router(oidc.SignIn(settings), dev_idp=settings.dev_idp_enabled))
     install_handlers(app)
     document_problems(app)
+    app.include_router(apidocs.router)  # before /static: it mounts /static/apidocs
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
     app.include_router(core_router)

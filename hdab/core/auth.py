@@ -132,6 +132,7 @@ class TrustedIssuer:
     keys: Callable[[], KeySet]
     to_principal: Callable[[dict[str, Any]], Principal]
     refresh: Callable[[], KeySet] | None = None  # fetch the keys again: the issuer may have rotated
+    unknown_key_hint: str = ""  # what to tell a caller whose token names a key we do not have
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,8 @@ class TokenVerifier:
                 decoded = jwt.decode(token, issuer.keys(), algorithms=list(ALGORITHMS))
             except (InvalidKeyIdError, BadSignatureError):
                 if issuer.refresh is None:
+                    if issuer.unknown_key_hint:
+                        raise Unauthenticated(f"the token is not valid: {issuer.unknown_key_hint}") from None
                     raise
                 # a key we have not seen: the issuer may have rotated its keys since we fetched them
                 decoded = jwt.decode(token, issuer.refresh(), algorithms=list(ALGORITHMS))

@@ -98,11 +98,11 @@ def serve(
 @cli.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Migrate, load the catalogue seed when the catalogue provides one, and serve (what `make run` does)."""
+    """Migrate, prepare each domain (shapes and seed; a synthetic registry in dev), serve (`make run`)."""
     ctx.invoke(db_upgrade, revision="head")
-    catalog = cli.commands.get("catalog")
-    if isinstance(catalog, click.Group):
-        prepare = catalog.commands.get("prepare")
+    for name in ("catalog", "extract"):
+        group = cli.commands.get(name)
+        prepare = group.commands.get("prepare") if isinstance(group, click.Group) else None
         if prepare is not None:
             ctx.invoke(prepare)
     ctx.invoke(serve)

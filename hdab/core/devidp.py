@@ -1,8 +1,9 @@
 """The development identity provider (dev and test only).
 
 It signs JWTs with an EC key kept in ``{HDAB_DATA_DIR}/dev-idp/``, so that ``hdab dev token`` and a
-server on the same data directory agree. Its tokens are validated like any issuer's (issuer,
-audience, expiry, signature); production never trusts it (settings refuse to start with it on).
+server on the same data directory agree (the issuer is a fixed name, not the server's address). Its
+tokens are validated like any issuer's (issuer, audience, expiry, signature); production never
+trusts it (settings refuse to start with it on).
 """
 
 from __future__ import annotations
@@ -23,13 +24,20 @@ from hdab.core.identifiers import person_number_kind, validate_organisation_numb
 from hdab.core.settings import Settings
 
 DEFAULT_LIFETIME = timedelta(hours=8)
+DEV_ISSUER = "urn:hdab:dev-idp"
+OTHER_FOLDER = (
+    "it was signed by a development key this server does not have; make development tokens with the"
+    " same HDAB_DATA_DIR as the server (its key is {path})"
+)
 
 
 class DevIdentityProvider:
     def __init__(self, settings: Settings) -> None:
         if not settings.dev_idp_enabled:
             raise RuntimeError("the development identity provider is disabled in this environment")
-        self.issuer = f"{settings.base_url}/dev/idp"
+        # The issuer names the provider, not the address: `hdab dev token` and a server on the same
+        # data folder agree whatever HDAB_HOST, HDAB_PORT or HDAB_BASE_URL each was started with.
+        self.issuer = DEV_ISSUER
         self.key_path = settings.data_dir / "dev-idp" / "signing-key.json"
         self._key: ECKey | None = None
 
@@ -87,7 +95,13 @@ class DevIdentityProvider:
         def to_principal(claims: dict[str, Any]) -> Principal:
             return principal_from_claims(claims, allow_synthetic_ids=True)
 
-        return TrustedIssuer(self.issuer, AUDIENCE, self.key_set, to_principal)
+        return TrustedIssuer(
+            self.issuer,
+            AUDIENCE,
+            self.key_set,
+            to_principal,
+            unknown_key_hint=OTHER_FOLDER.format(path=self.key_path),
+        )
 
 
 def _load_or_create_key(path: Path) -> ECKey:

@@ -4,20 +4,36 @@ The Content-Security-Policy allows scripts, styles and images only from this ori
 script or style: the pages have none), forbids framing, plugins and foreign form targets. HSTS is
 sent when the service is served over HTTPS (production). Bodies larger than the limit (1 MiB; the
 import limit on upload routes) are refused with 413 before they are read whole.
+
+One narrow exception: a path in ``OWN_POLICY_PATHS`` may answer with a policy of its own, made by
+``with_style_nonce()``: the site policy plus ``<style>`` elements carrying a fresh per-response nonce
+(and whatever ``MAY_ADD`` names). The middleware checks that the policy is that and nothing looser;
+anything else, and any policy a handler sets on any other path, is replaced by the site policy.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hdab.core.errors import PROBLEM_JSON, problem_body
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+SITE_POLICY: dict[str, tuple[str, ...]] = {
+    "default-src": ("'self'",),
+    "script-src": ("'self'",),
+    "style-src": ("'self'",),
+    "img-src": ("'self'", "data:"),
+    "object-src": ("'none'",),
+    "base-uri": ("'none'",),
+    "form-action": ("'self'",),
+    "frame-ancestors": ("'none'",),
+}
+CSP = "; ".join(f"{name} {' '.join(sources)}" for name, sources in SITE_POLICY.items())
+
 HEADERS = {
     b"content-security-policy": CSP.encode(),
     b"x-content-type-options": b"nosniff",
@@ -26,6 +42,62 @@ HEADERS = {
     b"cross-origin-opener-policy": b"same-origin",
 }
 HSTS = b"max-age=31536000; includeSubDomains"
+
+# Paths whose response may carry its own policy. ReDoc (/redoc, hdab.core.apidocs) styles itself
+# with styled-components, which inserts <style> elements: they run under a nonce, not 'unsafe-inline'.
+OWN_POLICY_PATHS = frozenset({"/redoc"})
+# What such a policy may add to the site's, directive by directive (ReDoc's search index runs in a
+# worker it builds from a blob: URL). Nonces are allowed in style-src only.
+MAY_ADD: dict[str, frozenset[str]] = {"worker-src": frozenset({"'self'", "blob:"})}
+_NONCE = re.compile(r"'nonce-[A-Za-z0-9_-]{22,}'")
+
+
+def new_nonce() -> str:
+    """A fresh nonce for one response (144 random bits, URL-safe base64)."""
+    return secrets.token_urlsafe(18)
+
+
+def with_style_nonce(nonce: str, added: Mapping[str, str] | None = None) -> str:
+    """The site policy, also allowing ``<style>`` elements that carry ``nonce``, plus the ``added``
+    directives (e.g. ``{"worker-src": "'self' blob:"}``), which must be ones ``MAY_ADD`` permits."""
+    policy = {name: " ".join(sources) for name, sources in SITE_POLICY.items()}
+    policy["style-src"] += f" 'nonce-{nonce}'"
+    policy.update(added or {})
+    text = "; ".join(f"{name} {sources}" for name, sources in policy.items())
+    if not acceptable(text):
+        raise ValueError(f"not an acceptable page policy: {text}")
+    return text
+
+
+def acceptable(policy: str) -> bool:
+    """True if ``policy`` is no looser than the site's: every site directive present, each source in
+    it one the site allows, a nonce in style-src, or one ``MAY_ADD`` names; no other directive."""
+    directives: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        if not part.strip():
+            continue
+        name, *sources = part.split()
+        if name.lower() in directives:
+            return False
+        directives[name.lower()] = sources
+    if not SITE_POLICY.keys() <= directives.keys():
+        return False
+    for name, sources in directives.items():
+        if name not in SITE_POLICY and name not in MAY_ADD:
+            return False
+        allowed = set(SITE_POLICY.get(name, ())) | MAY_ADD.get(name, frozenset())
+        for source in sources:
+            if source not in allowed and not (name == "style-src" and _NONCE.fullmatch(source)):
+                return False
+    return True
+
+
+def _policy(path: str, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The policy a response carries: the site's, unless an allow-listed path set one that is acceptable."""
+    own = [v for k, v in headers if k.lower() == b"content-security-policy"]
+    if path in OWN_POLICY_PATHS and len(own) == 1 and acceptable(own[0].decode("latin-1")):
+        return own[0]
+    return HEADERS[b"content-security-policy"]
 
 
 class SecurityHeaders:
@@ -62,8 +134,9 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in HEADERS]
-                headers.extend(HEADERS.items())
+                given = list(message.get("headers", []))
+                headers = [(k, v) for k, v in given if k.lower() not in HEADERS]
+                headers.extend({**HEADERS, b"content-security-policy": _policy(scope["path"], given)}.items())
                 if self.hsts:
                     headers.append((b"strict-transport-security", HSTS))
                 message["headers"] = headers

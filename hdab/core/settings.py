@@ -12,8 +12,6 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
-
 # Development defaults. They make the embedded default run with no set-up; production refuses every
 # one of them (see Settings.production_problems).
 DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
@@ -126,9 +124,10 @@ class Settings(BaseSettings):
     optout_hash_key: str = Field(
         DEV_OPTOUT_HASH_KEY, description="key of the keyed hash under which opt-outs are stored"
     )
-    reference_dir: Path = Field(
-        REPOSITORY_ROOT.parent / "shared" / "reference",
-        description="official shapes and vocabularies (tests and development only)",
+    reference_dir: Path | None = Field(
+        None,
+        description="a folder of the official shapes and vocabularies laid out like HDAB_SHAPES_DIR;"
+        " outside production the service falls back to it when HDAB_SHAPES_DIR is empty (unset: none)",
     )
     shapes_dir: Path | None = Field(
         None,

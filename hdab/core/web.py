@@ -13,7 +13,7 @@ from kombu import Connection
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from hdab.core import runtime
+from hdab.core import notices, runtime
 
 health_router = APIRouter(tags=["health"])
 
@@ -82,7 +82,10 @@ def _check_search(url: str) -> None:
 
 @health_router.get(
     "/readyz",
-    summary="Database, broker and search are reachable",
+    summary="Database, broker and search are reachable; what the service lacks is named",
+    description="`checks` has one entry per component (database, broker, search, the official shapes,"
+    " the registry); `notices` says what is missing and how to get it. Outside production a missing"
+    " part that the service can do without (the shapes, registry data) is named but stays 200.",
     responses={503: {"description": "a dependency is down; the body names it"}},
 )
 def readyz(request: Request) -> JSONResponse:
@@ -106,19 +109,28 @@ def readyz(request: Request) -> JSONResponse:
             # The class name only: a URL in the message could carry a password.
             checks[name] = f"down ({type(exc).__name__})"
             down.append(name)
-    if down:
+    findings = notices.collect(settings)
+    for finding in findings:
+        checks[finding.component] = finding.status
+    notes = [{"component": f.component, "detail": f.detail} for f in findings if f.needs_action]
+    lacking = [f.component for f in findings if f.blocks_production and f.needs_action]
+    if down or (settings.is_production and lacking):
+        problems = [", ".join(down) + " unreachable"] if down else []
+        problems += [", ".join(lacking) + " missing"] if lacking else []
+        detail = "not ready: " + "; ".join(problems)
         return JSONResponse(
             {
                 "type": "https://hdab.no/problems/not-ready",
                 "title": "Service Unavailable",
                 "status": 503,
-                "detail": "not ready: " + ", ".join(down) + " unreachable",
+                "detail": detail,
                 "checks": checks,
+                "notices": notes,
             },
             status_code=503,
             media_type="application/problem+json",
         )
-    return JSONResponse({"status": "ready", "checks": checks})
+    return JSONResponse({"status": "ready", "checks": checks, "notices": notes})
 
 
 def not_modified(request: Request, etag: str, last_modified: datetime | None) -> bool:

@@ -26,7 +26,8 @@ def synth_command(patients: int, year: int, seed: int, out: Path | None) -> None
     result = synth.generate(target, patients, year, seed)
     click.echo(
         f"{result.patients} patients: {result.npr_rows} NPR rows, {result.kpr_rows} KPR rows "
-        f"in {time.perf_counter() - started:.1f} s -> {', '.join(str(f) for f in result.files)}"
+        f"in {time.perf_counter() - started:.1f} s -> {', '.join(str(f) for f in result.files)}; "
+        f"marked synthetic in {result.provenance}"
     )
 
 
@@ -61,6 +62,34 @@ def run_extract(permit_id: str) -> None:
         click.echo(f"{status}: {ended.delivery_path or ended.held_reason or ended.error or ''}")
     if status != "delivered":
         raise SystemExit(1)
+
+
+# `hdab run` on a new data folder in dev: a small synthetic registry, so that a first permit delivers.
+DEV_PATIENTS = 20_000
+DEV_SEED = 1
+
+
+@extract_group.command("prepare", hidden=True)
+def prepare() -> None:
+    """What `hdab run` does for extracts: in dev, a synthetic registry when the registry folder is new."""
+    from hdab.core import clock
+    from hdab.core.settings import Environment
+    from hdab.extracts import synth
+
+    settings = runtime.settings()
+    target = settings.registry_dir
+    assert target is not None
+    if settings.env is not Environment.DEV or target.exists():
+        return  # never in production or test; never over a registry someone put there
+    year = clock.now().year - 1
+    started = time.perf_counter()
+    result = synth.generate(target, DEV_PATIENTS, year, DEV_SEED)
+    click.echo(
+        f"wrote a synthetic registry for development into {target}: {result.patients} persons in {year},"
+        f" {result.npr_rows} NPR and {result.kpr_rows} KPR rows, seed {DEV_SEED}"
+        f" ({time.perf_counter() - started:.1f} s; not real patients)",
+        err=True,
+    )
 
 
 groups = [synth_command, extract_group]

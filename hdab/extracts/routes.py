@@ -105,7 +105,11 @@ def job_view(session: Session, job: ExtractJob) -> dict[str, Any]:
         "error": job.error,
         "created_at": job.created_at.isoformat(),
         "updated_at": job.updated_at.isoformat(),
-        "delivery": {"id": job.delivery_id, "manifest_sha256": job.manifest_sha256}
+        "delivery": {
+            "id": job.delivery_id,
+            "manifest_sha256": job.manifest_sha256,
+            "registry_provenance": service.registry_provenance(job.delivery_path),
+        }
         if job.delivery_id
         else None,
         "steps": [

@@ -9,6 +9,11 @@ the lease has passed, and the job goes on from that step, not from the start.
 
 The database is touched in short units of work, never across a step's work. The keys are derived
 here, held in memory, and passed only to the pipeline: never written, logged or stored.
+
+A job that cannot run stores a reason people can act on (``failures.JobFailure``: "no registry
+data for npr-somatikk as of 2026-12-01: load the registry or run `hdab synth`"); anything else
+stores a sentence naming the step and the job, and the exception goes to the service log alone,
+with every run of eleven digits masked (DuckDB's messages can quote data values).
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from hdab.extracts import service
 from hdab.extracts.models import Delivery, ExtractJob, ExtractStep
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps
-from hdab.extracts.pipeline.run import Context, Keys, run_step, sequence, sha256_file, start
+from hdab.extracts.pipeline.failures import JobFailure, internal_error, loggable, mask_person_numbers
+from hdab.extracts.pipeline.run import Context, Keys, StepRef, run_step, sequence, sha256_file, start
+from hdab.extracts.pipeline.sources import SOURCES, read_provenance
 from hdab.extracts.service import JobStatus
 
 log = logging.getLogger(__name__)
@@ -144,14 +151,17 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
         return JobStatus.QUEUED
     if not claim(database, job_id, index):
         return _status(database, job_id)
+    step: StepRef | None = None
     try:
         with database.session() as session:
             job = session.get(ExtractJob, job_id)
             assert job is not None and job.permit_id is not None
             standing = applications.permit_standing(session, job.permit_id)
-            if standing.status in ("EXPIRED", "REVOKED"):
+            if not standing.open:
                 raise planning.PlanError(
-                    f"the permit is {standing.status}; nothing may be delivered under it"
+                    f"the permit is {standing.status}; nothing may be delivered under it",
+                    code="permit_ended",
+                    status=standing.status,
                 )
             ctx = _context(database, session, job, standing)
             if job.plan is None:
@@ -178,13 +188,14 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
                 if previous_row is not None
                 else None
             )
-        refs = sequence(ctx.plan)
+        step = sequence(ctx.plan)[index]
         if index == 0:
+            for table in ctx.plan.tables:  # an empty registry stops the job before any work, saying so
+                SOURCES[table.dataset].require_data(ctx.registry, table.as_of)
             start(ctx)  # a run from the beginning: nothing left over from an earlier one
-        record = run_step(ctx, refs[index], previous)
+        record = run_step(ctx, step, previous)
     except Exception as exc:
-        log.warning("extract job %s failed in step %s: %s", job_id, index, type(exc).__name__)
-        return _fail(database, job_id, str(exc) if isinstance(exc, planning.PlanError) else None, exc)
+        return _fail(database, job_id, exc, _where(step, index), rerun=True)
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None
@@ -312,22 +323,29 @@ def run_statistics(database: Database, job_id: str) -> str:
         application_id = job.application_id
     root = (settings.spe_root or settings.data_dir / "spe") / "statistics" / application_id
     final = root / job_id
+    registry = settings.registry_dir or settings.data_dir / "registry"
+    where = "preparing the count"
     try:
         con = duckdb.connect(config={"memory_limit": "1GB"})
-        con.execute("SET enable_progress_bar = false")
-        tables = [
-            statistics.count_table(
-                con,
-                spec,
-                settings.registry_dir or settings.data_dir / "registry",
-                request.approved_at,
-                opted_out,
-                settings.optout_hash_key.encode(),
-                settings.min_k,
-            )
-            for spec in specs
-        ]
-        con.close()
+        try:
+            con.execute("SET enable_progress_bar = false")
+            tables = []
+            for number, spec in enumerate(specs, start=1):
+                where = f"counting table {number} ({spec.dataset})"
+                tables.append(
+                    statistics.count_table(
+                        con,
+                        spec,
+                        registry,
+                        request.approved_at,
+                        opted_out,
+                        settings.optout_hash_key.encode(),
+                        settings.min_k,
+                    )
+                )
+        finally:
+            con.close()
+        where = "writing the answer"
         answer = {
             "application_id": application_id,
             "as_of": request.approved_at.isoformat(),
@@ -337,6 +355,8 @@ def run_statistics(database: Database, job_id: str) -> str:
                 "registry_events": state.events,
                 "registry_last_event_id": state.last_event_id,
             },
+            # where the registry's data came from (synthetic ones say so); None: it does not say
+            "registry_provenance": read_provenance(registry),
             "tables": [
                 {
                     "title": t.spec.title,
@@ -361,7 +381,7 @@ def run_statistics(database: Database, job_id: str) -> str:
             )
             os.replace(incoming, final)
     except Exception as exc:
-        return _fail(database, job_id, None, exc)
+        return _fail(database, job_id, exc, where, rerun=False)
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None
@@ -379,17 +399,49 @@ def _status(database: Database, job_id: str) -> str:
         return job.status if job is not None else "missing"
 
 
-def _fail(database: Database, job_id: str, reason: str | None, exc: Exception) -> str:
-    """End the job as failed, with the reason people will read (the exception's, unless given)."""
+def _where(step: StepRef | None, index: int) -> str:
+    """The step a permit job stopped in, as the job page names it."""
+    if step is None:
+        return f"the preparation of step {index + 1}"
+    if step.name == "deliver":
+        return "the deliver step"
+    return f"step {step.name} of {step.dataset}"
+
+
+def _fail(database: Database, job_id: str, exc: Exception, where: str, *, rerun: bool) -> str:
+    """End the job as failed, with a reason people can read; the exception goes to the log alone.
+
+    A :class:`JobFailure` is its own reason. Anything else is an internal error: the job says
+    where it stopped and that the log has the rest under its id; the log gets the exception and
+    its traceback with person numbers masked, and no key (the keys are never in a message).
+    """
+    if isinstance(exc, JobFailure):
+        failure = exc
+        log.warning("extract job %s cannot run: %s", job_id, mask_person_numbers(exc.reason))
+    else:
+        failure = internal_error(job_id, where, rerun=rerun)
+        log.error(
+            "extract job %s stopped with an internal error in %s",
+            job_id,
+            mask_person_numbers(where),
+            exc_info=loggable(exc),
+        )
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None
         job.step_claimed = False
-        _end(session, job, JobStatus.FAILED, error=(reason or f"{type(exc).__name__}: {exc}")[:2000])
+        _end(session, job, JobStatus.FAILED, error=failure.reason[:2000], reason=failure.details())
     return JobStatus.FAILED
 
 
-def _end(session: Session, job: ExtractJob, status: str, error: str | None = None) -> None:
+def _end(
+    session: Session,
+    job: ExtractJob,
+    status: str,
+    error: str | None = None,
+    reason: dict[str, Any] | None = None,
+) -> None:
+    """Set the job's status, audited; a failure's ``reason`` (code and parameters) goes into the entry."""
     job.status = status
     job.error = error
     job.updated_at = clock.now()
@@ -399,5 +451,5 @@ def _end(session: Session, job: ExtractJob, status: str, error: str | None = Non
         action=f"extract.{status}",
         object_type="extract_job",
         object_id=job.id,
-        details={"permit_id": job.permit_id or "", "version": job.permit_version or 0},
+        details={"permit_id": job.permit_id or "", "version": job.permit_version or 0, **(reason or {})},
     )

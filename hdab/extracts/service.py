@@ -234,13 +234,25 @@ def job_for_statistics(session: Session, application_id: str) -> tuple[ExtractJo
     )
 
 
-def rerun(session: Session, principal: Principal | None, permit_id: str) -> ExtractJob:
-    """A deliberate re-run of a permit's current version (a new delivery); None: the operator's CLI."""
+def _ended(standing: applications.PermitStanding) -> str | None:
+    """Why nothing may be delivered under the permit any more (None: it may)."""
+    if standing.open:
+        return None
+    return f"permit {standing.permit_id} is {standing.status}; nothing may be delivered under it"
+
+
+def rerun(
+    session: Session, principal: Principal | None, permit_id: str, *, failed_job: str | None = None
+) -> ExtractJob:
+    """A deliberate re-run of a permit's current version (a new delivery); None: the operator's CLI.
+
+    ``failed_job``: the failed job it runs again (from that job's page), named in the audit entry.
+    """
     actor = principal.actor if principal is not None else "operator@cli"
     version = applications.permit_version(session, permit_id)
-    standing = applications.permit_standing(session, permit_id)
-    if standing.status in ("EXPIRED", "REVOKED"):
-        raise Conflict(f"permit {permit_id} is {standing.status}; nothing may be delivered under it")
+    ended = _ended(applications.permit_standing(session, permit_id))
+    if ended is not None:
+        raise Conflict(ended)
     job = _new_job(
         session,
         kind="rerun",
@@ -251,15 +263,51 @@ def rerun(session: Session, principal: Principal | None, permit_id: str) -> Extr
     )
     if principal is not None:
         outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
+    details: dict[str, Any] = {"permit_id": permit_id, "version": version.version}
+    if failed_job is not None:
+        details["failed_job"] = failed_job
     audit.record(
         session,
         actor=actor,
         action="extract.rerun_requested",
         object_type="extract_job",
         object_id=job.id,
-        details={"permit_id": permit_id, "version": version.version},
+        details=details,
     )
     return job
+
+
+def rerun_refusal(session: Session, job: ExtractJob) -> str | None:
+    """Why a job may not be run again from its page (None: it may).
+
+    Only a failed job made from a permit, whose permit may still be delivered, and only while the
+    version it was for is the permit's current one: a re-run makes the current version, and the
+    job page must not promise one version and deliver another.
+    """
+    if job.status != JobStatus.FAILED:
+        return f"the job is {job.status}; only a failed job is run again"
+    if job.permit_id is None or job.permit_version is None:
+        return "only an extract made from a permit is run again; this job answered a statistics request"
+    ended = _ended(applications.permit_standing(session, job.permit_id))
+    if ended is not None:
+        return ended
+    current = applications.permit_version(session, job.permit_id).version
+    if current != job.permit_version:
+        return (
+            f"the job was for version {job.permit_version} of the permit; version {current} is "
+            "current and has a job of its own"
+        )
+    return None
+
+
+def rerun_failed(session: Session, principal: Principal, job_id: str) -> ExtractJob:
+    """Run a failed permit job again: a new job for the same permit version, as ``rerun`` makes it."""
+    job = get_job(session, job_id)
+    refusal = rerun_refusal(session, job)
+    if refusal is not None:
+        raise Conflict(refusal)
+    assert job.permit_id is not None
+    return rerun(session, principal, job.permit_id, failed_job=job.id)
 
 
 def get_job(session: Session, job_id: str) -> ExtractJob:
@@ -299,6 +347,24 @@ def review(session: Session, principal: Principal, job_id: str, decision: str, n
         details={"held_reason": job.held_reason or "", "note": note},
     )
     return job
+
+
+def registry_provenance(delivery_path: str | None) -> dict[str, Any] | None:
+    """The registry provenance a delivery's manifest (or statistics answer) copied; None: none.
+
+    Read from the delivered file, so a delivery that has been deleted no longer says.
+    """
+    if delivery_path is None:
+        return None
+    for name in ("manifest.json", "answer.json"):
+        path = Path(delivery_path) / name
+        if path.is_file():
+            try:
+                provenance = json.loads(path.read_text(encoding="utf-8")).get("registry_provenance")
+            except (OSError, ValueError, AttributeError):
+                return None
+            return provenance if isinstance(provenance, dict) else None
+    return None
 
 
 def statistics_answer(session: Session, application_id: str) -> Any:

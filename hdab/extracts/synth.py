@@ -9,18 +9,29 @@ and 3.5 million referrals. Code frequencies are skewed as real ones are (a few c
 of the records). Each source table has one row per record version: ``recorded_at`` says when the
 registry learned that version, and about 2 % of records get a later correction as version 2.
 
-Everything is drawn from one seeded generator: the same arguments give the same files.
+Everything is drawn from one seeded generator: the same arguments give the same files. Beside them,
+at the root of the folder, ``PROVENANCE.json`` says the data are synthetic and how they were made
+(generator, seed, patients, year, datasets, when): every delivery made from them copies it, and the
+pages that show a delivery say "not real patients".
 """
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from hdab import __version__
+from hdab.core import clock
+from hdab.extracts.pipeline.sources import PROVENANCE
 
 OUTPATIENT_PER_PATIENT = 14.5 / 2.8
 ADMISSIONS_PER_PATIENT = 1.0 / 2.8
@@ -97,6 +108,7 @@ class SynthResult:
     npr_rows: int
     kpr_rows: int
     files: tuple[Path, ...]
+    provenance: Path | None = None  # the PROVENANCE.json written beside the files
 
 
 def _choice(rng: np.random.Generator, table: list[tuple[str, int]], size: int) -> pa.DictionaryArray:
@@ -199,6 +211,7 @@ def _timestamps(year: int, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def generate(out: Path, patients: int, year: int, seed: int) -> SynthResult:
+    """Write one synthetic year into ``out`` (a folder per dataset) and ``out/PROVENANCE.json``."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     # --- the population ------------------------------------------------------------------------
@@ -316,7 +329,31 @@ def generate(out: Path, patients: int, year: int, seed: int) -> SynthResult:
         _write(npr_table, out / NPR_TABLE / f"{year}.parquet"),
         _write(kpr_table, out / KPR_TABLE / f"{year}.parquet"),
     )
-    return SynthResult(patients, npr_table.num_rows, kpr_table.num_rows, files)
+    provenance = write_provenance(
+        out,
+        {
+            "synthetic": True,
+            "generator": f"hdab synth {__version__}",
+            "seed": seed,
+            "patients": patients,
+            "year": year,
+            "datasets": [NPR_TABLE, KPR_TABLE],
+            "created_at": clock.now().isoformat(),
+        },
+    )
+    return SynthResult(patients, npr_table.num_rows, kpr_table.num_rows, files, provenance)
+
+
+def write_provenance(root: Path, provenance: dict[str, Any]) -> Path:
+    """Write ``root/PROVENANCE.json`` whole or not at all (a reader never sees half of it)."""
+    path = root / PROVENANCE
+    tmp = root / f".{PROVENANCE}.{uuid.uuid4().hex}.tmp"
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(provenance, ensure_ascii=False, indent=2) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    return path
 
 
 def _with_corrections(

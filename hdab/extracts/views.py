@@ -1,4 +1,5 @@
-"""The extract job page for the access body's staff."""
+"""The extract pages for the access body's staff: a job (review a held one, run a failed one again)
+and a permit's deliveries."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hdab.core.errors import InvalidInput
 from hdab.core.templating import templates
 from hdab.core.web import db_session
 from hdab.extracts import service
+from hdab.extracts.provenance import synthetic_notice
 from hdab.extracts.routes import job_view
 
 router = APIRouter(include_in_schema=False)
@@ -24,8 +26,15 @@ def job_page(
     principal: Principal = Depends(staff),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
-    job = job_view(session, service.get_job(session, job_id))
-    return templates.TemplateResponse(request, "extracts/job.html", {"job": job, "principal": principal})
+    row = service.get_job(session, job_id)
+    job = job_view(session, row)
+    notice = synthetic_notice(job["delivery"]["registry_provenance"]) if job["delivery"] else None
+    may_rerun = row.status == service.JobStatus.FAILED and service.rerun_refusal(session, row) is None
+    return templates.TemplateResponse(
+        request,
+        "extracts/job.html",
+        {"job": job, "principal": principal, "notice": notice, "may_rerun": may_rerun},
+    )
 
 
 @router.post("/extracts/{job_id}/review")
@@ -43,6 +52,17 @@ async def review_page(
     return RedirectResponse(f"/extracts/{job_id}", status_code=303)
 
 
+@router.post("/extracts/{job_id}/rerun")
+def rerun_page(
+    job_id: str,
+    principal: Principal = Depends(staff),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """Run a failed permit job again (what ``POST /api/extracts`` does), then show the new job."""
+    job = service.rerun_failed(session, principal, job_id)
+    return RedirectResponse(f"/extracts/{job.id}", status_code=303)
+
+
 @router.get("/extracts/permits/{permit_id}", response_class=HTMLResponse)
 def permit_deliveries_page(
     permit_id: str,
@@ -58,9 +78,15 @@ def permit_deliveries_page(
 
     standing = applications.permit_standing(session, permit_id)
     version = applications.permit_version(session, permit_id)
-    deliveries = session.scalars(
-        select(Delivery).where(Delivery.permit_id == permit_id).order_by(Delivery.number)
+    deliveries = list(
+        session.scalars(select(Delivery).where(Delivery.permit_id == permit_id).order_by(Delivery.number))
     )
+    # delivery id -> the synthetic-data notice its manifest calls for (deleted deliveries no longer say)
+    notices = {
+        d.id: notice
+        for d in deliveries
+        if (notice := synthetic_notice(service.registry_provenance(None if d.deleted_at else d.path)))
+    }
     jobs = session.scalars(
         select(ExtractJob).where(ExtractJob.permit_id == permit_id).order_by(ExtractJob.created_at)
     )
@@ -72,7 +98,8 @@ def permit_deliveries_page(
             "permit_id": permit_id,
             "standing": standing,
             "recurrence": version.specification.recurrence,
-            "deliveries": list(deliveries),
+            "deliveries": deliveries,
+            "notices": notices,
             "jobs": list(jobs),
             "access": service.access_log(session, permit_id),
         },

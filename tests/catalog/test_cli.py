@@ -13,13 +13,15 @@ from hdab.core.settings import Settings
 from tests.support import backends
 from tests.support.cli import clean_env, run_hdab
 
+DRAFT = "dcat/examples/ckanext-dcat_dataset_health.ttl"
+
 
 def hdab(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = clean_env(
         HDAB_ENV="test",
         HDAB_DATA_DIR=str(settings.data_dir),
         HDAB_DATABASE_URL=settings.database_url,
-        HDAB_REFERENCE_DIR=str(backends.REFERENCE_DIR),
+        **backends.reference_env(),
     )
     return run_hdab(*args, env=env)
 
@@ -56,9 +58,8 @@ def test_seed_twice_then_import_a_harvested_record_keeping_its_iri(
 
 
 def test_import_of_a_nonconforming_file_stores_nothing_and_says_why(settings: Settings) -> None:
-    if not (backends.REFERENCE_DIR / "dcat").is_dir():
-        backends.missing("reference folder")
-    draft = backends.REFERENCE_DIR / "dcat/examples/ckanext-dcat_dataset_health.ttl"
+    backends.reference()  # the child process validates with the tests' reference folder
+    draft = backends.reference(DRAFT) / DRAFT
     result = hdab(settings, "catalog", "import", str(draft))
     assert result.returncode == 1
     assert result.stderr.startswith("hdab: import refused, nothing stored:")

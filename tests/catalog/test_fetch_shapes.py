@@ -20,13 +20,12 @@ from tests.support import backends
 
 @pytest.fixture
 def mirror(tmp_path: Path) -> Iterator[str]:
-    if not backends.REFERENCE_DIR.is_dir():
-        backends.missing("reference folder")
+    source = backends.reference(*(entry.path for entry in load_manifest()))
     root = tmp_path / "mirror"
     # Serve a copy, so a test may tamper with a file without touching the shared folder.
     import shutil
 
-    shutil.copytree(backends.REFERENCE_DIR, root)
+    shutil.copytree(source, root)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined,method-assign]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -70,6 +70,7 @@ def site() -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.mark.usefixtures("shapes")  # compliance with the shapes is part of the score
 def test_url_check_requests_every_url_and_the_score_follows(site: str, settings: Settings) -> None:
     from hdab.catalog.service import seed
     from hdab.core import audit
@@ -95,6 +96,7 @@ def test_url_check_requests_every_url_and_the_score_follows(site: str, settings:
     assert good["catalogue_average"] == round((4 * 320 + 3 * 300 + 250) / 8, 1)
 
 
+@pytest.mark.usefixtures("shapes")  # compliance with the shapes is part of the score
 def test_quality_endpoint_and_page(client: TestClient) -> None:
     body = client.get("/api/datasets/kpr-kuhr/quality").json()
     assert body["max_points"] == 405

@@ -13,9 +13,7 @@ from tests.support import backends
 
 @pytest.fixture(scope="module")
 def bundle() -> ShapesBundle:
-    if not (backends.REFERENCE_DIR / "dcat").is_dir():
-        backends.missing(f"reference folder {backends.REFERENCE_DIR}")
-    return shapes_bundle(backends.REFERENCE_DIR)
+    return shapes_bundle(backends.reference())
 
 
 @pytest.mark.parametrize("record", seed_records("https://hdab.example.no"), ids=lambda r: r.identifier)
@@ -25,11 +23,14 @@ def test_seed_dataset_conforms(bundle: ShapesBundle, record: object) -> None:
 
 
 def test_official_example_conforms_and_old_draft_does_not(bundle: ShapesBundle) -> None:
-    example = Graph().parse(
-        backends.REFERENCE_DIR / "dcat/examples/healthdcat-ap-r8_example-healthdcat-dataset.ttl"
+    example_path, draft_path = (
+        "dcat/examples/healthdcat-ap-r8_example-healthdcat-dataset.ttl",
+        "dcat/examples/ckanext-dcat_dataset_health.ttl",
     )
+    root = backends.reference(example_path, draft_path)
+    example = Graph().parse(root / example_path)
     assert bundle.validate(example).conforms
-    draft = Graph().parse(backends.REFERENCE_DIR / "dcat/examples/ckanext-dcat_dataset_health.ttl")
+    draft = Graph().parse(root / draft_path)
     assert len(bundle.validate(draft).violations) == 45  # as the reference README records
 
 

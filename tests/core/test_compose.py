@@ -6,7 +6,8 @@ from typing import Any
 
 import yaml
 
-from hdab.core.settings import REPOSITORY_ROOT, Settings
+from hdab.core.settings import Settings
+from tests.support.backends import REPOSITORY_ROOT
 
 COMPOSE = REPOSITORY_ROOT / "docker-compose.yml"
 REQUIRED = {"postgres", "redis", "opensearch", "api", "worker", "beat"}

@@ -1,11 +1,13 @@
-"""What `make run` starts: `hdab run` migrates and serves; a token from `hdab dev token` is accepted."""
+"""What `make run` starts: `hdab run` migrates, prepares and serves; `hdab dev token` tokens are accepted."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyarrow.parquet as pq
 import pytest
 
 from tests.support.cli import clean_env, hdab_run, run_hdab
@@ -44,6 +46,54 @@ def test_token_from_the_cli_is_accepted_by_the_running_server(
     assert response.json()["roles"] == ["caseworker", "decision_maker"]
     assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
     assert (tmp_path / "var" / "hdab.db").exists()  # migrated on the embedded default
+
+    # The CLI need not be started with the server's address: the same data folder is enough.
+    elsewhere = {**env, "HDAB_PORT": "1", "HDAB_BASE_URL": "https://somewhere.example"}
+    other = run_hdab("dev", "token", "--role", "applicant", "--sub", "ola", env=elsewhere, cwd=tmp_path)
+    assert other.returncode == 0, other.stderr
+    me = httpx.get(f"{base}/api/me", headers={"Authorization": f"Bearer {other.stdout.strip()}"})
+    assert me.status_code == 200, me.text
+    # Another data folder has another key: refused, saying so.
+    stranger = run_hdab(
+        "dev", "token", "--role", "admin", "--sub", "x", env={**env, "HDAB_DATA_DIR": str(tmp_path / "other")}
+    )
+    refused = httpx.get(f"{base}/api/me", headers={"Authorization": f"Bearer {stranger.stdout.strip()}"})
+    assert refused.status_code == 401
+    assert "same HDAB_DATA_DIR as the server" in refused.json()["detail"]
+
+
+def test_run_on_a_new_data_folder_makes_a_synthetic_registry_once(tmp_path: Path) -> None:
+    registry = tmp_path / "var" / "registry"
+    with hdab_run(tmp_path, timeout=90) as (base, _env):
+        ready = httpx.get(f"{base}/readyz").json()
+    log = (tmp_path / "server.log").read_text()
+    assert "wrote a synthetic registry for development" in log
+    assert ready["checks"]["registry"] == "ok (synthetic test data)"
+    persons = pq.read_table(registry / "npr-somatikk", columns=["fodselsnummer"]).column(0).unique()
+    assert 15_000 < len(persons) <= 20_000  # 20,000 persons, most of whom had a somatic episode
+    provenance = json.loads((registry / "PROVENANCE.json").read_text())
+    assert provenance["synthetic"] is True and provenance["seed"] == 1 and provenance["patients"] == 20_000
+    # Honest about the shapes: installed, or named as missing in /readyz and in the start-up output.
+    if ready["checks"]["shapes"] == "missing":
+        assert "WITHOUT the DCAT-AP / HealthDCAT-AP validation" in log
+        assert any(n["component"] == "shapes" for n in ready["notices"])
+    else:
+        assert (tmp_path / "var" / "shapes" / "manifest.lock.json").exists()
+
+    [written] = (registry / "npr-somatikk").glob("*.parquet")
+    stamp = written.stat().st_mtime_ns
+    (tmp_path / "server.log").unlink()
+    with hdab_run(tmp_path, timeout=90):
+        pass
+    assert "synthetic registry" not in (tmp_path / "server.log").read_text()  # never over a registry
+    assert written.stat().st_mtime_ns == stamp
+
+
+def test_run_in_test_or_production_never_makes_a_registry(tmp_path: Path) -> None:
+    env = clean_env(HDAB_ENV="test", HDAB_DATA_DIR=str(tmp_path / "var"))
+    result = run_hdab("extract", "prepare", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "var" / "registry").exists()
 
 
 def test_dev_token_refuses_bad_arguments(tmp_path: Path) -> None:

@@ -22,8 +22,9 @@ from hdab.core import clock, outbox, runtime
 from hdab.core.celery_app import celery_app, configure_celery
 from hdab.core.db import Database
 from hdab.core.models import AuditEntry, OutboxMessage
-from hdab.core.settings import REPOSITORY_ROOT, Settings
+from hdab.core.settings import Settings
 from tests.support import backends
+from tests.support.backends import REPOSITORY_ROOT
 from tests.support.cli import clean_env, run_hdab
 from tests.support.tasks import TRACE_ACTION
 

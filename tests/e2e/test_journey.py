@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from hdab.core.settings import REPOSITORY_ROOT
 from hdab.extracts import synth
 from tests.support import backends
+from tests.support.backends import REPOSITORY_ROOT
 from tests.support.cli import hdab_run
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ ARTIFACTS = REPOSITORY_ROOT / "test-artifacts" / "journey"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("journey")
     synth.generate(workdir / "var" / "registry", 2_000, 2025, 4)  # the registry the extract reads
-    with hdab_run(workdir, HDAB_REFERENCE_DIR=str(backends.REFERENCE_DIR)) as (base, _env):
+    with hdab_run(workdir, **backends.reference_env()) as (base, _env):
         yield base
 
 

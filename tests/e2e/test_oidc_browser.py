@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hdab.core.settings import REPOSITORY_ROOT
+from tests.support.backends import REPOSITORY_ROOT
 from tests.support.cli import hdab_run
 from tests.support.oidc_provider import Provider, web_client
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("e2e")
-    with hdab_run(workdir, HDAB_REFERENCE_DIR=str(backends.REFERENCE_DIR)) as (base, _env):
+    with hdab_run(workdir, **backends.reference_env()) as (base, _env):
         yield base
 
 

@@ -10,21 +10,75 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from hdab.core.settings import REPOSITORY_ROOT, Settings
+from hdab.catalog.rdf.shacl import SHAPE_FILES, VOCABULARY_DIR
+from hdab.core.settings import Settings
+
+# The checkout the tests run from (the product never looks outside its installation; the tests may).
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 TEST_DATABASE_URL = os.environ.get("HDAB_TEST_DATABASE_URL", "")
 TEST_BROKER_URL = os.environ.get("HDAB_TEST_BROKER_URL", "")
 REQUIRE_SERVICES = os.environ.get("HDAB_REQUIRE_SERVICES", "") == "1"
-REFERENCE_DIR = Path(
-    os.environ.get("HDAB_REFERENCE_DIR", str(REPOSITORY_ROOT.parent / "shared" / "reference"))
+
+# Where the official shapes and vocabularies come from, in this order: HDAB_REFERENCE_DIR; for the
+# tests only, the team's ../shared/reference beside the checkout; else what `hdab catalog
+# fetch-shapes` installed (HDAB_SHAPES_DIR, default {HDAB_DATA_DIR}/shapes of a `make run` here).
+DEFAULT_REFERENCE_DIR = REPOSITORY_ROOT.parent / "shared" / "reference"
+SHAPES = (*SHAPE_FILES, VOCABULARY_DIR)
+HOW_TO_GET_SHAPES = (
+    "set HDAB_REFERENCE_DIR to a folder laid out like the official reference, or run"
+    " `.venv/bin/hdab catalog fetch-shapes` (needs the internet) to install them into var/shapes"
 )
 
 
-def missing(what: str) -> None:
-    """Skip, or fail when HDAB_REQUIRE_SERVICES=1 says every service must be there."""
+def _holds(root: Path, needed: tuple[str, ...]) -> bool:
+    return all((root / name).exists() for name in needed)
+
+
+def _reference_candidates() -> list[tuple[str, Path]]:
+    named = os.environ.get("HDAB_REFERENCE_DIR", "")
+    if named:
+        return [("HDAB_REFERENCE_DIR", Path(named))]
+    data_dir = Path(os.environ.get("HDAB_DATA_DIR", "") or REPOSITORY_ROOT / "var")
+    shapes_dir = Path(os.environ.get("HDAB_SHAPES_DIR", "") or data_dir / "shapes")
+    return [("../shared/reference", DEFAULT_REFERENCE_DIR), ("HDAB_SHAPES_DIR", shapes_dir)]
+
+
+def find_reference(*needed: str) -> Path | None:
+    """The first reference folder that holds every ``needed`` path (default: the shapes and vocabularies)."""
+    wanted = needed or SHAPES
+    for _source, root in _reference_candidates():
+        if _holds(root, wanted):
+            return root
+    return None
+
+
+REFERENCE_DIR: Path | None = find_reference()
+
+
+def reference(*needed: str) -> Path:
+    """The reference folder holding ``needed`` (default: shapes and vocabularies), or skip saying how
+    to get it. With HDAB_REQUIRE_SERVICES=1 a missing reference fails the test instead.
+    """
+    root = find_reference(*needed)
+    if root is None:
+        what = ", ".join(needed) if needed else "the official SHACL shapes and vocabularies"
+        tried = ", ".join(f"{source}={path}" for source, path in _reference_candidates())
+        missing(f"{what} (looked in {tried})", HOW_TO_GET_SHAPES)
+    assert root is not None
+    return root
+
+
+def missing(what: str, how: str = "") -> None:
+    """Skip (one line: what is missing and how to get it), or fail when HDAB_REQUIRE_SERVICES=1."""
     if REQUIRE_SERVICES:
         pytest.fail(f"{what} is required (HDAB_REQUIRE_SERVICES=1) but not available")
-    pytest.skip(f"{what} not configured")
+    pytest.skip(f"{what} not available" + (f": {how}" if how else ""))
+
+
+def reference_env() -> dict[str, str]:
+    """HDAB_REFERENCE_DIR for a child process: the tests' reference folder, when there is one."""
+    return {"HDAB_REFERENCE_DIR": str(REFERENCE_DIR)} if REFERENCE_DIR is not None else {}
 
 
 def redacted(url: str) -> str:

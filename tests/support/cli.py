@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from hdab.core.settings import REPOSITORY_ROOT
+from tests.support.backends import REPOSITORY_ROOT
 
 
 def clean_env(**settings: str) -> dict[str, str]:

@@ -14,11 +14,14 @@ from datetime import date, datetime
 from typing import Any
 
 from hdab.applications.api import PermitVersion
+from hdab.extracts.pipeline.failures import JobFailure
 from hdab.extracts.pipeline.sources import DIRECT_IDENTIFIERS, SOURCES
 
 
-class PlanError(ValueError):
+class PlanError(JobFailure, ValueError):
     """The permit asks for something the pipeline cannot make; the message says what."""
+
+    code = "cannot_plan"
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,17 @@ def plan_for_permit(
     for request in current.specification.datasets:
         source = SOURCES.get(request.dataset)
         if source is None:
-            raise PlanError(f"there is no source table for dataset {request.dataset!r} yet")
+            raise PlanError(
+                f"there is no source table for dataset {request.dataset!r} yet",
+                code="no_source_table",
+                dataset=request.dataset,
+            )
         columns = tuple(dict.fromkeys(c for c in request.variables if c not in DIRECT_IDENTIFIERS))
         if not columns:
             raise PlanError(
-                f"dataset {request.dataset!r}: only direct identifiers were asked for, and they never leave"
+                f"dataset {request.dataset!r}: only direct identifiers were asked for, and they never leave",
+                code="only_direct_identifiers",
+                dataset=request.dataset,
             )
         quasi = tuple(q for q in request.quasi_identifiers if q in columns)
         tables.append(

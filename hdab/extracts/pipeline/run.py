@@ -9,7 +9,8 @@ resumes starts at the first step not finished.
 
 The delivery is written under ``.incoming-{delivery_id}`` and renamed to ``{delivery_id}`` only
 when every file and the manifest are complete, so a half delivery is never visible; once the
-manifest is in place, deliver does nothing more (exactly once).
+manifest is in place, deliver does nothing more (exactly once). The manifest copies the
+registry's ``PROVENANCE.json``, so a delivery made from synthetic data says so wherever it goes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import duckdb
 
 from hdab.extracts.pipeline import steps
 from hdab.extracts.pipeline.plan import ExtractPlan
-from hdab.extracts.pipeline.sources import SOURCES
+from hdab.extracts.pipeline.sources import SOURCES, read_provenance
 
 # (dataset, variable) -> (title, datatype) from the catalogue, for the data dictionary
 Dictionary = Mapping[tuple[str, str], tuple[str, str]]
@@ -248,6 +249,8 @@ def _deliver(ctx: Context) -> dict[str, Any]:
             "changed_since": {t.dataset: t.changed_since.isoformat() for t in plan.tables if t.changed_since},
             "optout_receipt": receipts,
             "disclosure": disclosure,
+            # where the registry's data came from (synthetic ones say so); None: it does not say
+            "registry_provenance": read_provenance(ctx.registry),
             "files": files,
         }
         _json(ctx.incoming / "manifest.json", manifest)

@@ -104,7 +104,9 @@ def count_table(
     optout_key: bytes,
     k: int,
 ) -> CountedTable:
+    """Count one table from the registry as known at ``as_of``, opted-out persons left out; suppress."""
     source = SOURCES[spec.dataset]
+    source.require_data(registry, as_of)
     dims = ", ".join(f"CAST(s.{quote_name(d)} AS VARCHAR)" for d in spec.dimensions)
     measure = "count(DISTINCT s._person)" if spec.measure == "persons" else "count(*)"
     ipad, opad = hmac_pads(optout_key)

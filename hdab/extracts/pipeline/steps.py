@@ -116,6 +116,7 @@ KNOWN_AT_WHERE = "s.recorded_at <= $as_of AND s.version = coalesce(l.latest, 1)"
 def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: Path) -> StepResult:
     """The permitted columns of the permitted rows, as the registry knew them at the as-of time."""
     source = SOURCES[plan.dataset]
+    source.require_data(registry, plan.as_of)
     files = source.files(registry)
 
     def col(name: str) -> str:

@@ -1,0 +1,184 @@
+"""A job that cannot run says why in words a caseworker can act on; the exception goes to the log alone.
+
+A fresh install has an empty registry: the first permit's job must say so (not DuckDB's "No files
+found that match the pattern"). Anything unexpected stores a sentence naming the step and the job,
+and the log gets the exception with its traceback, every run of eleven digits masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+
+from hdab.core import clock
+from hdab.extracts import synth
+from hdab.extracts.pipeline import failures, sources, statistics, steps
+from hdab.extracts.pipeline.failures import JobFailure, loggable, mask_person_numbers
+from hdab.extracts.pipeline.plan import TablePlan
+from tests.applications.factories import People, statistics_form
+from tests.applications.walk import to_approved_statistics
+from tests.extracts.apps import audit_entries, jobs, permit_with, running
+from tests.extracts.people import person_number
+
+PSEUDONYMISED = {
+    "dataset": "npr-somatikk",
+    "variables": ["hovedtilstand", "fodselsar", "kjonn"],
+    "period": {"start": "2025-01-01", "end": "2025-12-31"},
+    "pseudonymised": True,
+}
+DAY = re.compile(r"as of (\d{4}-\d{2}-\d{2})")
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, People, Path]]:
+    """A fresh install: the registry folder does not exist yet."""
+    registry = tmp_path / "registry"
+    with running(tmp_path, database_url, registry) as (client, people):
+        yield client, people, registry
+
+
+def as_of_day(plan: dict[str, Any] | None) -> str:
+    assert plan is not None
+    return datetime.fromisoformat(plan["tables"][0]["as_of"]).astimezone(clock.OSLO).date().isoformat()
+
+
+def test_the_first_permit_on_a_fresh_install_says_the_registry_is_empty(
+    fresh: tuple[TestClient, People, Path],
+) -> None:
+    client, people, _registry = fresh
+    permit_with(client, people, PSEUDONYMISED)
+    [job] = jobs()
+    assert job.status == "failed"
+    assert job.error == (
+        f"no registry data for npr-somatikk as of {as_of_day(job.plan)} (the registry has no folder "
+        "npr-somatikk): load the registry or run `hdab synth`"
+    )
+    page = client.get(f"/extracts/{job.id}", headers=people.caseworker)
+    assert "no registry data for npr-somatikk" in page.text and "No files found" not in page.text
+    [failed] = [e for e in audit_entries(job.id) if e.action == "extract.failed"]
+    assert failed.details["reason"] == "no_registry_data"
+    assert failed.details["dataset"] == "npr-somatikk" and failed.details["as_of"] == as_of_day(job.plan)
+
+
+def test_a_dataset_folder_without_parquet_files_is_named(tmp_path: Path) -> None:
+    (tmp_path / "npr-somatikk").mkdir()
+    (tmp_path / "npr-somatikk" / "README.txt").write_text("the files come later")
+    as_of = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # 1 December in Oslo
+    with pytest.raises(JobFailure) as raised:
+        sources.SOURCES["npr-somatikk"].require_data(tmp_path, as_of)
+    assert raised.value.reason == (
+        "no registry data for npr-somatikk as of 2026-12-01 (the folder npr-somatikk holds no Parquet "
+        "files): load the registry or run `hdab synth`"
+    )
+    plan = TablePlan(
+        dataset="npr-somatikk", columns=("kjonn",), time_column="innskrivningstidspunkt",
+        period_start=None, period_end=None, cohort=(), generalisations=(), quasi_identifiers=(),
+        pseudonymised=False, as_of=as_of,
+    )  # fmt: skip
+    with duckdb.connect() as con, pytest.raises(JobFailure, match="holds no Parquet files"):
+        steps.minimise(con, plan, tmp_path, tmp_path / "work")
+
+
+def test_a_statistics_request_on_an_empty_registry_says_so(fresh: tuple[TestClient, People, Path]) -> None:
+    client, people, _registry = fresh
+    form = statistics_form()
+    form["specification"]["tables"][0]["period"] = {"start": "2025-01-01", "end": "2025-12-31"}
+    application_id = to_approved_statistics(client, people, form)
+    [job] = jobs()
+    assert job.kind == "statistics" and job.status == "failed"
+    assert job.error and job.error.startswith("no registry data for npr-somatikk as of ")
+    assert job.error.endswith("load the registry or run `hdab synth`")
+    answer = client.get(f"/api/statistics/{application_id}/answer", headers=people.applicant)
+    assert answer.status_code == 404
+
+
+def test_an_internal_error_is_a_sentence_and_its_exception_is_logged_without_person_numbers(
+    fresh: tuple[TestClient, People, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client, people, registry = fresh
+    synth.generate(registry, 1_500, 2025, 3)
+    person = pq.read_table(registry / "npr-somatikk" / "2025.parquet", columns=["fodselsnummer"])[
+        "fodselsnummer"
+    ][0].as_py()
+
+    def quoting_a_value(con: duckdb.DuckDBPyConnection, *_args: Any) -> steps.StepResult:
+        # DuckDB quotes the value it could not convert: here a person number
+        con.execute("SELECT CAST($value AS DATE)", {"value": person}).fetchall()
+        raise AssertionError("DuckDB converted a person number to a date")
+
+    monkeypatch.setattr(steps, "pseudonymise", quoting_a_value)
+    with caplog.at_level(logging.DEBUG):
+        permit_with(client, people, PSEUDONYMISED)
+    [job] = jobs()
+    assert job.status == "failed"
+    assert job.error == (
+        f"The extract stopped with an internal error in step pseudonymise of npr-somatikk. The service log "
+        f"has the details under job {job.id}; staff can run the extract again."
+    )
+    [record] = [r for r in caplog.records if r.name == "hdab.extracts.runner" and r.exc_info]
+    assert job.id in record.getMessage()
+    assert "ConversionException" in caplog.text and "Traceback" in caplog.text
+    assert failures.MASK in caplog.text and person not in caplog.text
+    page = client.get(f"/extracts/{job.id}", headers=people.caseworker)
+    assert "internal error in step pseudonymise" in page.text and "Conversion" not in page.text
+    [failed] = [e for e in audit_entries(job.id) if e.action == "extract.failed"]
+    assert failed.details["reason"] == "internal_error"
+
+
+def test_a_statistics_job_names_the_table_it_stopped_in(
+    fresh: tuple[TestClient, People, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, people, registry = fresh
+    synth.generate(registry, 1_500, 2025, 3)
+
+    def broken(*_args: Any) -> statistics.CountedTable:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(statistics, "count_table", broken)
+    form = statistics_form()
+    form["specification"]["tables"][0]["period"] = {"start": "2025-01-01", "end": "2025-12-31"}
+    to_approved_statistics(client, people, form)
+    [job] = jobs()
+    assert job.status == "failed" and job.error == (
+        "The extract stopped with an internal error in counting table 1 (npr-somatikk). The service log "
+        f"has the details under job {job.id}; an administrator can look into it."
+    )
+
+
+class TwoPartError(Exception):
+    def __init__(self, what: str, value: str) -> None:
+        super().__init__(f"{what}: {value}")
+
+
+def test_the_logged_exception_masks_eleven_digits_in_its_whole_chain() -> None:
+    number = person_number(1, 1, 1980)
+    try:
+        try:
+            raise TwoPartError("could not read", number)
+        except TwoPartError as inner:
+            raise RuntimeError(f"step failed for {number}") from inner
+    except RuntimeError as exc:
+        caught = exc
+    text = logging.Formatter().formatException(loggable(caught))
+    assert number not in text
+    assert "Traceback" in text and "RuntimeError: step failed for <11 digits>" in text
+    assert "TwoPartError: could not read: <11 digits>" in text
+    assert number in str(caught) and number in str(caught.__cause__)  # the exception itself is untouched
+    # twelve digits (an organisation number and more) and ten are not person numbers
+    assert mask_person_numbers(f"{number}0 {number[:10]} {number}") == f"{number}0 {number[:10]} <11 digits>"
+
+
+def test_a_plain_exception_is_logged_as_it_is() -> None:
+    error = ValueError("nothing to hide")
+    assert loggable(error) == (ValueError, error, None)

@@ -113,8 +113,11 @@ def readyz(request: Request) -> JSONResponse:
     for finding in findings:
         checks[finding.component] = finding.status
     notes = [{"component": f.component, "detail": f.detail} for f in findings if f.needs_action]
-    lacking = [f.component for f in findings if f.blocks_production and f.needs_action]
-    if down or (settings.is_production and lacking):
+    # Outside production a missing part the service can do without is named, not a reason for 503.
+    lacking = [
+        f.component for f in findings if f.blocks_production and f.needs_action and settings.is_production
+    ]
+    if down or lacking:
         problems = [", ".join(down) + " unreachable"] if down else []
         problems += [", ".join(lacking) + " missing"] if lacking else []
         detail = "not ready: " + "; ".join(problems)

@@ -111,3 +111,12 @@ def test_production_without_shapes_is_not_ready(tmp_path: Path, postgres_url: st
     assert response.status_code == 503
     assert response.json()["detail"] == "not ready: shapes missing"
     assert response.json()["checks"]["database"] == "ok"
+
+
+def test_a_real_outage_is_named_alone_outside_production(bare: Settings) -> None:
+    down = bare.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    with TestClient(create_app(down)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "not ready: broker unreachable"  # the missing shapes are a notice
+    assert response.json()["checks"]["shapes"] == "missing"

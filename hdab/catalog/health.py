@@ -22,9 +22,9 @@ def findings(settings: Settings) -> list[Finding]:
         Finding(
             "shapes",
             "missing",
-            detail=f"the official DCAT-AP and HealthDCAT-AP shapes are not installed in"
-            f" {settings.shapes_dir}: {consequence}; run `hdab catalog fetch-shapes` (needs the internet)"
-            " or set HDAB_SHAPES_DIR to a folder that holds them",
+            detail="the official DCAT-AP and HealthDCAT-AP shapes are not installed in HDAB_SHAPES_DIR:"
+            f" {consequence}; run `hdab catalog fetch-shapes` (needs the internet) or set HDAB_SHAPES_DIR"
+            " to a folder that holds them",
             banner={
                 "nb": f"De offisielle DCAT-AP- og HealthDCAT-AP-reglene (SHACL) er ikke installert, så {nb}."
                 " En driftsansvarlig installerer dem med «hdab catalog fetch-shapes».",

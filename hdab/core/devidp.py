@@ -27,7 +27,7 @@ DEFAULT_LIFETIME = timedelta(hours=8)
 DEV_ISSUER = "urn:hdab:dev-idp"
 OTHER_FOLDER = (
     "it was signed by a development key this server does not have; make development tokens with the"
-    " same HDAB_DATA_DIR as the server (its key is {path})"
+    " same HDAB_DATA_DIR as the server"
 )
 
 
@@ -100,7 +100,7 @@ class DevIdentityProvider:
             AUDIENCE,
             self.key_set,
             to_principal,
-            unknown_key_hint=OTHER_FOLDER.format(path=self.key_path),
+            unknown_key_hint=OTHER_FOLDER,
         )
 
 

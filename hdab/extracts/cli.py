@@ -20,7 +20,13 @@ from hdab.core import runtime
 def synth_command(patients: int, year: int, seed: int, out: Path | None) -> None:
     from hdab.extracts import synth
 
-    target = out or runtime.settings().registry_dir
+    settings = runtime.settings()
+    if out is None and settings.is_production:
+        raise click.UsageError(
+            "refusing to write synthetic data into the production registry (HDAB_REGISTRY_DIR); "
+            "give --out DIR for a folder of its own"
+        )
+    target = out or settings.registry_dir
     assert target is not None
     started = time.perf_counter()
     result = synth.generate(target, patients, year, seed)
@@ -79,11 +85,19 @@ def prepare() -> None:
     settings = runtime.settings()
     target = settings.registry_dir
     assert target is not None
-    if settings.env is not Environment.DEV or target.exists():
+    if settings.env is not Environment.DEV or target.exists() or target.is_symlink():
         return  # never in production or test; never over a registry someone put there
     year = clock.now().year - 1
     started = time.perf_counter()
-    result = synth.generate(target, DEV_PATIENTS, year, DEV_SEED)
+    try:
+        result = synth.generate(target, DEV_PATIENTS, year, DEV_SEED)
+    except OSError as exc:  # best effort, like the shapes: the service starts without it
+        click.echo(
+            f"hdab: warning: could not write a synthetic registry into {target}"
+            f" ({type(exc).__name__}: {exc.strerror or exc}); extracts will say the registry is empty",
+            err=True,
+        )
+        return
     click.echo(
         f"wrote a synthetic registry for development into {target}: {result.patients} persons in {year},"
         f" {result.npr_rows} NPR and {result.kpr_rows} KPR rows, seed {DEV_SEED}"

@@ -22,17 +22,27 @@ def findings(settings: Settings) -> list[Finding]:
             Finding("registry", "ok (synthetic test data)" if provenance.get("synthetic") is True else "ok")
         ]
     names = ", ".join(empty)
+    # Synthetic data are for development and tests: production is told to load the registry only.
+    synth = not settings.is_production
     return [
         Finding(
             "registry",
             "empty" if len(empty) == len(SOURCES) else f"no data for {names}",
-            detail=f"no registry data for {names} in {registry}: extracts of them cannot run;"
-            " load the registry there or run `hdab synth` for synthetic test data",
+            detail=f"no registry data for {names} in HDAB_REGISTRY_DIR: extracts of them cannot run;"
+            " load the registry there" + (" or run `hdab synth` for synthetic test data" if synth else ""),
             banner={
                 "nb": f"Registeret har ingen data for {names}, så uttrekk fra dem kan ikke kjøres."
-                " Last inn registeret, eller lag syntetiske testdata med «hdab synth».",
+                + (
+                    " Last inn registeret, eller lag syntetiske testdata med «hdab synth»."
+                    if synth
+                    else " En driftsansvarlig må laste inn registeret."
+                ),
                 "en": f"The registry holds no data for {names}, so extracts of them cannot run."
-                " Load the registry, or make synthetic test data with “hdab synth”.",
+                + (
+                    " Load the registry, or make synthetic test data with “hdab synth”."
+                    if synth
+                    else " An operator must load the registry."
+                ),
             },
             roles=STAFF,
         )

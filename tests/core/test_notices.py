@@ -38,7 +38,7 @@ def signed_in(settings: Settings, *roles: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_readyz_stays_ready_in_dev_and_names_what_is_missing(client: TestClient) -> None:
+def test_readyz_stays_ready_in_dev_and_names_what_is_missing(bare: Settings, client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
@@ -49,6 +49,7 @@ def test_readyz_stays_ready_in_dev_and_names_what_is_missing(client: TestClient)
     assert "hdab catalog fetch-shapes" in notes["shapes"]
     assert "saved without the validation" in notes["shapes"]
     assert "npr-somatikk" in notes["registry"] and "hdab synth" in notes["registry"]
+    assert str(bare.data_dir) not in response.text and "var/" not in response.text  # no paths
 
 
 def test_readyz_says_when_the_registry_is_synthetic(bare: Settings, client: TestClient) -> None:
@@ -110,6 +111,8 @@ def test_production_without_shapes_is_not_ready(tmp_path: Path, postgres_url: st
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["detail"] == "not ready: shapes missing"
+    registry = next(n for n in response.json()["notices"] if n["component"] == "registry")
+    assert "hdab synth" not in registry["detail"]  # production loads the registry; no synthetic data
     assert response.json()["checks"]["database"] == "ok"
 
 

@@ -107,3 +107,33 @@ def test_dev_token_refuses_bad_arguments(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert message in result.stderr
         assert result.stdout == ""
+
+
+def test_a_registry_folder_that_cannot_be_made_is_a_warning_not_a_crash(tmp_path: Path) -> None:
+    env = clean_env(HDAB_DATA_DIR=str(tmp_path / "var"), HDAB_REGISTRY_DIR="/proc/hdab-no-registry")
+    result = run_hdab("extract", "prepare", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "could not write a synthetic registry" in result.stderr
+    dangling = tmp_path / "registry-link"
+    dangling.symlink_to(tmp_path / "nowhere")
+    result = run_hdab("extract", "prepare", env={**env, "HDAB_REGISTRY_DIR": str(dangling)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "nowhere").exists()  # a link someone made is theirs: nothing written through it
+
+
+def test_synth_refuses_the_production_registry(tmp_path: Path) -> None:
+    env = clean_env(
+        HDAB_ENV="production",
+        HDAB_DATA_DIR=str(tmp_path / "var"),
+        HDAB_DATABASE_URL="postgresql://hdab@127.0.0.1:1/hdab",
+        HDAB_BASE_URL="https://hdab.example.no",
+        HDAB_SECRET_KEY="s" * 40,
+        HDAB_PSEUDONYM_MASTER_KEY="p" * 40,
+        HDAB_OPTOUT_HASH_KEY="o" * 40,
+    )
+    result = run_hdab("synth", "--patients", "10", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "refusing to write synthetic data into the production registry" in result.stderr
+    assert not (tmp_path / "var" / "registry").exists()
+    assert run_hdab("extract", "prepare", env=env, cwd=tmp_path).returncode == 0
+    assert not (tmp_path / "var" / "registry").exists()  # `hdab run` never makes one in production

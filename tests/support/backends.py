@@ -30,6 +30,13 @@ HOW_TO_GET_SHAPES = (
     " `.venv/bin/hdab catalog fetch-shapes` (needs the internet) to install them into var/shapes"
 )
 
+# The official example records come with a reference folder only (fetch-shapes installs no examples).
+EXAMPLES = "dcat/examples/"
+HOW_TO_GET_EXAMPLES = (
+    "the official example records come with a reference folder only: set HDAB_REFERENCE_DIR to one"
+    " laid out like the official reference (dcat/examples/...)"
+)
+
 
 def _holds(root: Path, needed: tuple[str, ...]) -> bool:
     return all((root / name).exists() for name in needed)
@@ -62,9 +69,15 @@ def reference(*needed: str) -> Path:
     """
     root = find_reference(*needed)
     if root is None:
-        what = ", ".join(needed) if needed else "the official SHACL shapes and vocabularies"
+        installable = not needed or all(not name.startswith(EXAMPLES) for name in needed)
+        if not needed:
+            what = "the official SHACL shapes and vocabularies"
+        elif len(needed) > 3:
+            what = f"{len(needed)} files of the official shapes and vocabularies"
+        else:
+            what = ", ".join(needed)
         tried = ", ".join(f"{source}={path}" for source, path in _reference_candidates())
-        missing(f"{what} (looked in {tried})", HOW_TO_GET_SHAPES)
+        missing(f"{what} (looked in {tried})", HOW_TO_GET_SHAPES if installable else HOW_TO_GET_EXAMPLES)
     assert root is not None
     return root
 

@@ -21,6 +21,7 @@ __all__ = [
     "RecurringPermit",
     "StatisticsRequest",
     "mark_answered",
+    "may_act_as_staff",
     "may_see_case",
     "permit_standing",
     "permit_version",
@@ -149,6 +150,27 @@ def may_see_case(session: Session, principal: Principal, application_id: str) ->
         return service.may_see(principal, service.load(session, application_id))
     except NotFound:
         return False
+
+
+def may_act_as_staff(
+    session: Session, principal: Principal, case_or_permit_id: str, *, deciding: bool = True
+) -> str | None:
+    """Why the caller may not act for the access body on this case, its permit or its extract jobs,
+    whatever roles their token holds; None when they may (EHDS Art. 55(2), 57: impartial staff).
+
+    Refused: the applicant and anyone acting for the applicant's side, anyone named in the case, and
+    (``deciding``, the default: a release of data is a decision) anyone who assessed the case. The
+    same person is recognised by subject@issuer, verified email or national id. ``case_or_permit_id``
+    is an application id or a permit id; an unknown id raises NotFound.
+    """
+    case_id = session.scalars(
+        select(Application.id).where(
+            (Application.id == case_or_permit_id) | (Application.permit_id == case_or_permit_id)
+        )
+    ).first()
+    if case_id is None:
+        raise NotFound(f"no application or permit {case_or_permit_id}")
+    return service.conflict_of_interest(principal, service.load(session, case_id), deciding=deciding)
 
 
 def mark_answered(session: Session, application_id: str) -> None:

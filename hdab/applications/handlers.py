@@ -28,7 +28,7 @@ from hdab.applications.domain import (
     Person,
     Status,
 )
-from hdab.applications.state import CaseState, Event
+from hdab.applications.state import CaseState, Event, Identity
 from hdab.core.errors import FieldError
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
@@ -48,14 +48,24 @@ class CaseRole(enum.StrEnum):
 class Actor:
     id: str  # subject@issuer, as the audit log names a principal
     roles: frozenset[CaseRole]
+    email: str | None = None  # verified email of the principal
+    pid: str | None = None  # keyed hash of the principal's national id (audit.identifier_ref)
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(self.id, self.email, self.pid)
 
 
 @dataclass(frozen=True)
 class Context:
-    """What handlers may look up: the catalogue's variables, the permit id to use if one is issued."""
+    """What handlers may look up: the catalogue's variables, the permit id to use if one is issued,
+    and who else the store knows to be on the applicant's side (the owner's email at creation, the
+    subjects bound to named persons)."""
 
     variables: forms.VariableLookup
     new_permit_id: Callable[[], str] = field(default=lambda: "")
+    parties: tuple[Identity, ...] = ()  # the owner as the store knows it (the email it signed in with)
+    members: tuple[Identity, ...] = ()  # the sign-in subjects bound to named persons
 
 
 class Rejected(Exception):
@@ -236,9 +246,81 @@ PERMISSIONS: dict[Status, dict[CaseRole, frozenset[str]]] = {
 }
 
 
-def allowed_commands(state: CaseState, roles: frozenset[CaseRole]) -> list[str]:
+# Commands of the access body's staff: nobody on the applicant's side runs them (Art. 55(2)).
+STAFF_COMMANDS = frozenset(
+    c for row in PERMISSIONS.values() for role, commands in row.items() if role in (C, D, M) for c in commands
+)
+# Commands that decide the case or its permit: nobody who assessed the case runs them (four eyes).
+DECIDING_COMMANDS = frozenset(
+    {
+        "approve",
+        "refuse",
+        "decide-appeal",
+        "approve-amendment",
+        "refuse-amendment",
+        "approve-extension",
+        "refuse-extension",
+        "revoke",
+    }
+)
+
+
+def impartiality(
+    state: CaseState,
+    person: Identity,
+    *,
+    parties: tuple[Identity, ...] = (),
+    members: tuple[Identity, ...] = (),
+    deciding: bool = False,
+) -> str | None:
+    """Why ``person`` may not act for the access body on this case whatever their roles; None if they may.
+
+    Nobody decides their own case (EHDS Art. 55(2), 57): the applicant, anyone who acted for the
+    applicant's side and anyone named in the application act on it as staff in no way; whoever
+    assessed the case makes no decision on it or its permit (``deciding``). A person is recognised
+    by subject@issuer, verified email or national id, whichever token or provider they use.
+    """
+    if person.actor == state.owner or any(person.same_person(p) for p in (*state.parties, *parties)):
+        return "you applied for this case; another member of staff must handle it (impartiality)"
+    if (person.email is not None and person.email in state.named_emails) or any(
+        person.same_person(m) for m in members
+    ):
+        return "you are named in this case; another member of staff must handle it (impartiality)"
+    if deciding and any(person.same_person(a) for a in state.assessors):
+        return "you assessed this case; another decision maker must decide it (four eyes)"
+    return None
+
+
+def conflict_of_interest(
+    state: CaseState,
+    command: str,
+    person: Identity,
+    *,
+    parties: tuple[Identity, ...] = (),
+    members: tuple[Identity, ...] = (),
+) -> str | None:
+    """Why ``person`` may not run the staff ``command`` here whatever their roles; None if they may."""
+    if command not in STAFF_COMMANDS:
+        return None
+    deciding = command in DECIDING_COMMANDS
+    return impartiality(state, person, parties=parties, members=members, deciding=deciding)
+
+
+def allowed_commands(
+    state: CaseState,
+    roles: frozenset[CaseRole],
+    *,
+    person: Identity | None = None,
+    parties: tuple[Identity, ...] = (),
+    members: tuple[Identity, ...] = (),
+) -> list[str]:
+    """The commands ``roles`` may use now; with ``person``, less those a conflict of interest bars."""
     row = PERMISSIONS[state.row_status]
-    return sorted({c for role in roles for c in row.get(role, frozenset())})
+    names = {c for role in roles for c in row.get(role, frozenset())}
+    if person is not None:
+        known = {"parties": parties, "members": members}
+        names = {n for n in names if conflict_of_interest(state, n, person, **known) is None}
+    return sorted(names)
 
 
 def ever_allowed(command: str, roles: frozenset[CaseRole]) -> bool:
@@ -258,6 +340,11 @@ def decide(state: CaseState, command: Command, context: Context) -> list[Event]:
             f"{command.name!r} is for {', '.join(_roles_for(command.name))}; "
             f"you act here as {', '.join(sorted(command.actor.roles)) or 'nobody with a role on this case'}"
         )
+    conflict = conflict_of_interest(
+        state, command.name, command.actor.identity, parties=context.parties, members=context.members
+    )
+    if conflict is not None:
+        raise Rejected(conflict, 403)
     if command.name not in allowed_commands(state, command.actor.roles):
         allowed = allowed_commands(state, command.actor.roles)
         raise Rejected(
@@ -274,7 +361,8 @@ def _roles_for(command: str) -> list[str]:
 
 
 def _event(command: Command, type: str, **data: Any) -> list[Event]:
-    return [Event(type, command.actor.id, command.at, data)]
+    by = command.actor.identity.refs()  # so that later commands recognise the same person
+    return [Event(type, command.actor.id, command.at, {**data, "by": by} if by else data)]
 
 
 def _payload(command: Command) -> Any:
@@ -376,16 +464,10 @@ def extend_deadline(state: CaseState, command: Command, context: Context) -> lis
     return _event(command, "deadline_extended", reason=_payload(command).reason)
 
 
-def _four_eyes(state: CaseState, command: Command) -> None:
-    if state.assessor == command.actor.id:
-        raise Rejected("you assessed this case; another decision maker must decide it (four eyes)", 403)
-
-
 def approve(state: CaseState, command: Command, context: Context) -> list[Event]:
     payload: Approve = _payload(command)
     if state.assessor is None:
         raise Rejected("record the assessment before deciding")
-    _four_eyes(state, command)
     unmet = [k for k in ASSESSMENT_CRITERIA if not state.criteria[k].met]
     if unmet:
         raise Rejected(f"criteria {', '.join(unmet)} of Art. 68(1) are not met; a permit cannot be issued")
@@ -429,7 +511,6 @@ def _validity(
 def refuse(state: CaseState, command: Command, context: Context) -> list[Event]:
     if state.assessor is None:
         raise Rejected("record the assessment before deciding")
-    _four_eyes(state, command)
     return _event(command, "refused", reasons=_payload(command).reasons)
 
 
@@ -443,8 +524,7 @@ def appeal(state: CaseState, command: Command, context: Context) -> list[Event]:
 
 
 def decide_appeal(state: CaseState, command: Command, context: Context) -> list[Event]:
-    _four_eyes(state, command)
-    if state.decided_by == command.actor.id:
+    if state.decider is not None and command.actor.identity.same_person(state.decider):
         raise Rejected("you made the decision under appeal; another decision maker must review it", 403)
     payload: DecideAppeal = _payload(command)
     return _event(command, "appeal_decided", upheld=payload.upheld, reasons=payload.reasons)

@@ -100,7 +100,8 @@ class CaseOut(BaseModel):
     events: list[EventOut]
 
 
-def case_view(loaded: service.Loaded, roles: frozenset[handlers.CaseRole]) -> dict[str, Any]:
+def case_view(loaded: service.Loaded, allowed: list[str]) -> dict[str, Any]:
+    """The case as the API shows it; ``allowed``: the commands the caller may use now."""
     state, now = loaded.state, clock.now()
     return {
         "id": state.id,
@@ -135,9 +136,16 @@ def case_view(loaded: service.Loaded, roles: frozenset[handlers.CaseRole]) -> di
             }
             for d in case_deadlines(state)
         ],
-        "allowed_commands": handlers.allowed_commands(state, roles),
+        "allowed_commands": allowed,
         "events": [
-            {"seq": i + 1, "type": e.type, "actor": e.actor, "at": e.at.isoformat(), "data": dict(e.data)}
+            {
+                "seq": i + 1,
+                "type": e.type,
+                "actor": e.actor,
+                "at": e.at.isoformat(),
+                # "by" (the actor's email and national-id reference) serves impartiality checks only
+                "data": {k: v for k, v in e.data.items() if k != "by"},
+            }
             for i, e in enumerate(state.events)
         ],
     }
@@ -146,7 +154,7 @@ def case_view(loaded: service.Loaded, roles: frozenset[handlers.CaseRole]) -> di
 def _view(session: Session, principal: Principal, loaded: service.Loaded) -> JSONResponse:
     # The view is JSON-ready already: answering it directly spares FastAPI's generic encoder,
     # which costs more than the command itself on a case with a long timeline.
-    return JSONResponse(case_view(loaded, service.case_roles(principal, loaded)))
+    return JSONResponse(case_view(loaded, service.allowed(principal, loaded)))
 
 
 @router.post(

@@ -22,7 +22,7 @@ from hdab.applications import flows, handlers, repository
 from hdab.applications.domain import ApplicationForm, CaseType, Status
 from hdab.applications.handlers import Actor, CaseRole, Command, Context, NotPermitted, Rejected
 from hdab.applications.models import Application, ApplicationEvent, ApplicationMember
-from hdab.applications.state import CaseState, Event, apply, case_deadlines, fold, next_due
+from hdab.applications.state import CaseState, Event, Identity, apply, case_deadlines, fold, next_due
 from hdab.catalog import api as catalog
 from hdab.core import audit, clock, runtime
 from hdab.core.auth import Principal, Role
@@ -102,6 +102,53 @@ def case_roles(principal: Principal, loaded: Loaded) -> frozenset[CaseRole]:
     return frozenset(roles)
 
 
+def identity(principal: Principal) -> Identity:
+    """The principal as a person: subject@issuer, verified email, keyed hash of the national id."""
+    pid = audit.identifier_ref(principal.national_id) if principal.national_id else None
+    return Identity(principal.actor, principal.email, pid)
+
+
+def actor_of(principal: Principal, loaded: Loaded) -> Actor:
+    person = identity(principal)
+    return Actor(person.actor, case_roles(principal, loaded), person.email, person.pid)
+
+
+def known_parties(loaded: Loaded) -> tuple[Identity, ...]:
+    """The owner as the store knows it beyond the event log: with the email it signed in with."""
+    return (Identity(loaded.row.owner, loaded.row.owner_email),)
+
+
+def known_members(loaded: Loaded) -> tuple[Identity, ...]:
+    """The sign-in subjects bound to the persons named in the application."""
+    return tuple(Identity(subject) for subject in sorted(loaded.members))
+
+
+def allowed(principal: Principal, loaded: Loaded) -> list[str]:
+    """The commands the caller may use on the case now: by role and status, less what impartiality bars."""
+    return handlers.allowed_commands(
+        loaded.state,
+        case_roles(principal, loaded),
+        person=identity(principal),
+        parties=known_parties(loaded),
+        members=known_members(loaded),
+    )
+
+
+def conflict_of_interest(principal: Principal, loaded: Loaded, *, deciding: bool = True) -> str | None:
+    """Why the caller may not act as staff on this case whatever their roles (None: they may).
+
+    ``deciding``: the act decides (a decision, a release of data), so an assessor of the case is
+    barred too; otherwise only the applicant's side and the persons named in the case are.
+    """
+    return handlers.impartiality(
+        loaded.state,
+        identity(principal),
+        parties=known_parties(loaded),
+        members=known_members(loaded),
+        deciding=deciding,
+    )
+
+
 def visible(session: Session, principal: Principal, case_id: str) -> Loaded:
     """The case if the caller may see it; otherwise 404, as if it did not exist."""
     loaded = load(session, case_id)
@@ -110,8 +157,13 @@ def visible(session: Session, principal: Principal, case_id: str) -> Loaded:
     return loaded
 
 
-def _context(session: Session) -> Context:
-    return Context(variables=catalog.variable_lookup(session), new_permit_id=new_permit_id)
+def _context(session: Session, loaded: Loaded | None = None) -> Context:
+    return Context(
+        variables=catalog.variable_lookup(session),
+        new_permit_id=new_permit_id,
+        parties=known_parties(loaded) if loaded is not None else (),
+        members=known_members(loaded) if loaded is not None else (),
+    )
 
 
 def new_permit_id() -> str:
@@ -136,7 +188,13 @@ def create(session: Session, principal: Principal, kind: CaseType, form: Applica
     )
     session.add(row)
     session.flush()
-    event = Event("created", principal.actor, now, {"kind": kind.value, "form": _form_json(form)})
+    by = identity(principal).refs()  # so that a later command recognises the applicant by any token
+    event = Event(
+        "created",
+        principal.actor,
+        now,
+        {"kind": kind.value, "form": _form_json(form), **({"by": by} if by else {})},
+    )
     state = fold(row.id, kind, row.owner, [])
     _append(session, row, state, [event])
     audit.record(
@@ -183,10 +241,10 @@ def execute(session: Session, principal: Principal | None, case_id: str, name: s
     else:
         if not may_see(principal, loaded):
             raise NotFound(f"no application {case_id}")
-        actor = Actor(principal.actor, case_roles(principal, loaded))
+        actor = actor_of(principal, loaded)
     command = Command(name, actor, clock.now(), payload)
     try:
-        new_events = handlers.decide(loaded.state, command, _context(session))
+        new_events = handlers.decide(loaded.state, command, _context(session, loaded))
     except NotPermitted as exc:
         raise Forbidden(str(exc)) from None
     except Rejected as exc:

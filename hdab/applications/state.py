@@ -36,6 +36,60 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Who a person is, as far as the case can tell: sign-in subject@issuer, verified email, national id.
+
+    ``pid`` is a keyed hash of the national identifier (:func:`hdab.core.audit.identifier_ref`),
+    never the identifier itself. Two identities are the same person when any of the three match:
+    one person may hold several tokens, from several providers (EHDS Art. 55(2), impartial staff).
+    """
+
+    actor: str
+    email: str | None = None
+    pid: str | None = None
+
+    def same_person(self, other: Identity) -> bool:
+        return (
+            self.actor == other.actor
+            or (self.email is not None and self.email == other.email)
+            or (self.pid is not None and self.pid == other.pid)
+        )
+
+    def refs(self) -> dict[str, str]:
+        """What an event records of its actor beyond ``actor`` (the ``by`` of its data)."""
+        return {k: v for k, v in (("email", self.email), ("pid", self.pid)) if v is not None}
+
+
+def identity_of(event: Event) -> Identity:
+    """The actor of an event, with the email and national-id reference it recorded (if any)."""
+    by = event.data.get("by")
+    if not isinstance(by, Mapping):
+        return Identity(event.actor)
+    email, pid = by.get("email"), by.get("pid")
+    return Identity(
+        event.actor, email if isinstance(email, str) else None, pid if isinstance(pid, str) else None
+    )
+
+
+# the events only the applicant's side (owner or named person) causes
+PARTY_EVENTS = frozenset(
+    {
+        "created",
+        "draft_updated",
+        "submitted",
+        "information_provided",
+        "fee_accepted",
+        "withdrawn",
+        "appealed",
+        "amendment_requested",
+        "extension_requested",
+    }
+)
+# the events that record an assessment of (or a proposal on) the case: their actors never decide it
+ASSESSMENT_EVENTS = frozenset({"assessment_recorded"})
+
+
+@dataclass(frozen=True)
 class PermitVersion:
     """One version of a permit (Art. 68(10), (12), (13)), as it is signed."""
 
@@ -106,7 +160,11 @@ class CaseState:
     fee_amount: Decimal | None = None
     fee_currency: str | None = None
     fee_accepted: bool = False
-    assessor: str | None = None
+    assessor: str | None = None  # who recorded the latest assessment
+    assessors: list[Identity] = field(default_factory=list)  # everyone who assessed, in order
+    parties: list[Identity] = field(default_factory=list)  # who acted for the applicant's side
+    named_emails: set[str] = field(default_factory=set)  # every person ever named, or proposed
+    decider: Identity | None = None  # who made the latest decision
     criteria: dict[str, Criterion] = field(default_factory=dict)
     risks: str | None = None
     deadline_extension: str | None = None
@@ -180,6 +238,7 @@ def apply(state: CaseState, event: Event) -> None:
     kind = event.type
     state.version += 1
     state.events.append(event)
+    _record_people(state, event)
     if kind == "created":
         state.created_at = event.at
         state.form = ApplicationForm.model_validate(data.get("form", {}))
@@ -300,6 +359,24 @@ def apply(state: CaseState, event: Event) -> None:
         state.permit_ended_at = event.at
     else:
         raise ValueError(f"unknown event type {kind!r}")
+
+
+def _record_people(state: CaseState, event: Event) -> None:
+    """Remember who stands where on the case: the applicant's side, the named persons, the assessors."""
+    kind, data = event.type, event.data
+    if kind in PARTY_EVENTS:
+        state.parties.append(identity_of(event))
+    if kind in ASSESSMENT_EVENTS:
+        state.assessors.append(identity_of(event))
+    if kind in ("approved", "refused"):
+        state.decider = identity_of(event)
+    form = data.get("form")
+    persons = form.get("persons") if isinstance(form, Mapping) else None
+    if kind == "amendment_requested":
+        persons = data.get("persons")
+    for person in persons or ():
+        if isinstance(person, Mapping) and isinstance(person.get("email"), str):
+            state.named_emails.add(person["email"].strip().lower())
 
 
 def _settled_permit_status(state: CaseState) -> Status:

@@ -464,7 +464,7 @@ def _case(
     status_code: int = 200,
 ) -> Response:
     loaded = service.visible(session, principal, case_id)
-    view = case_view(loaded, service.case_roles(principal, loaded))
+    view = case_view(loaded, service.allowed(principal, loaded))
     actions = [(name, command_fields(name)) for name in view["allowed_commands"] if name != "update-draft"]
     return _page(
         request,

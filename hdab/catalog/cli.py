@@ -44,6 +44,7 @@ def seed() -> None:
 )
 def import_file(path: Path, fmt: str | None) -> None:
     """Import DCAT-AP / HealthDCAT-AP RDF from PATH: every dataset or none."""
+    from hdab.catalog.ownership import Writer
     from hdab.catalog.rdf.formats import BY_KEY
     from hdab.catalog.rdf.safe_parse import parse_rdf
     from hdab.catalog.routes import import_graph
@@ -63,7 +64,7 @@ def import_file(path: Path, fmt: str | None) -> None:
             max_triples=settings.import_max_triples,
         )
         with runtime.database().session() as session:
-            results = import_graph(session, audit.SYSTEM_ACTOR, graph)
+            results = import_graph(session, Writer.system(), graph)  # the system: every publisher
     except ProblemError as exc:
         _fail(
             f"import refused, nothing stored: {exc.detail}"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from hdab.catalog import repository, service
 from hdab.catalog.codec import record_from_json
 from hdab.catalog.models import CatalogDataset
+from hdab.catalog.ownership import Writer, require
 from hdab.catalog.rdf.formats import BY_KEY, BY_MEDIA_TYPE, FORMATS
 from hdab.catalog.rdf.safe_parse import parse_rdf
 from hdab.core import runtime
@@ -23,6 +24,11 @@ from hdab.core.web import Paging, db_session, paging
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
 editors = require_roles(Role.DATA_HOLDER, Role.ADMIN)
+
+
+def writer(principal: Principal = Depends(editors)) -> Writer:
+    """A data holder or admin; a data holder writes only its own organisation's datasets (403 without one)."""
+    return Writer.of(principal)
 
 
 class DatasetSummary(BaseModel):
@@ -119,11 +125,15 @@ _RECORD_EXAMPLE = {
     "/datasets",
     status_code=201,
     summary="Create a dataset (data holders, admins); validated by the official shapes",
-    responses={409: {"description": "the identifier exists"}, 422: {"description": "invalid record"}},
+    responses={
+        403: {"description": "a data holder may create only its own organisation's datasets"},
+        409: {"description": "the identifier exists"},
+        422: {"description": "invalid record"},
+    },
 )
 def create_dataset(
     body: Annotated[dict[str, Any], Body(examples=[_RECORD_EXAMPLE])],
-    principal: Principal = Depends(editors),
+    editor: Writer = Depends(writer),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     record_data = body.get("record")
@@ -131,7 +141,7 @@ def create_dataset(
         raise InvalidInput("send {'record': {...}, 'note': '...'}", [FieldError("record", "required")])
     data = {"iri": "", **record_data}
     record = _record(data)
-    row = service.create(session, runtime.settings(), principal.actor, record, _note(body, "created"))
+    row = service.create(session, runtime.settings(), editor, record, _note(body, "created"))
     return {"status": row.status.value, "version": row.version, "record": row.record}
 
 
@@ -145,37 +155,45 @@ def _note(body: dict[str, Any], default: str) -> str:
 @router.put(
     "/datasets/{identifier}",
     summary="Update a dataset: a new version with author, time and note",
-    responses={404: {}, 409: {}, 422: {}},
+    responses={
+        403: {"description": "not your organisation's dataset, or publisher"},
+        404: {},
+        409: {},
+        422: {},
+    },
 )
 def update_dataset(
     identifier: str,
     body: Annotated[dict[str, Any], Body(examples=[_RECORD_EXAMPLE])],
-    principal: Principal = Depends(editors),
+    editor: Writer = Depends(writer),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     row = _find(session, identifier)
+    require(editor, [(service.current_record(row), True)])  # someone else's dataset: 403 before validation
     record_data = body.get("record")
     if not isinstance(record_data, dict):
         raise InvalidInput("send {'record': {...}, 'note': '...'}", [FieldError("record", "required")])
     record = _record({"iri": row.iri, **record_data})
-    row = service.update(
-        session, runtime.settings(), principal.actor, identifier, record, _note(body, "updated")
-    )
+    row = service.update(session, runtime.settings(), editor, identifier, record, _note(body, "updated"))
     return {"status": row.status.value, "version": row.version, "record": row.record}
 
 
 @router.delete(
     "/datasets/{identifier}",
     summary="Withdraw a dataset: it leaves /catalog; its versions stay",
-    responses={404: {}, 409: {"description": "withdrawn already"}},
+    responses={
+        403: {"description": "not your organisation's dataset"},
+        404: {},
+        409: {"description": "withdrawn already"},
+    },
 )
 def withdraw_dataset(
     identifier: str,
     note: str = Query("withdrawn", max_length=2000),
-    principal: Principal = Depends(editors),
+    editor: Writer = Depends(writer),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
-    row = service.withdraw(session, principal.actor, identifier, note)
+    row = service.withdraw(session, editor, identifier, note)
     return {"status": row.status.value, "version": row.version}
 
 
@@ -197,6 +215,7 @@ def dataset_versions(
     response_model=ImportResult,
     summary="Import DCAT-AP / HealthDCAT-AP RDF: all datasets or none",
     responses={
+        403: {"description": "a dataset in it is not your organisation's: nothing stored"},
         413: {"description": "too large"},
         415: {"description": "unknown format"},
         422: {"description": "unparsable RDF or shape violations, each with focus node and path"},
@@ -205,7 +224,7 @@ def dataset_versions(
 async def import_catalog(
     request: Request,
     format: str | None = Query(None, description="ttl, jsonld, rdf or nt (else Content-Type)"),
-    principal: Principal = Depends(editors),
+    editor: Writer = Depends(writer),
     session: Session = Depends(db_session, scope="function"),
 ) -> ImportResult:
     settings = runtime.settings()
@@ -235,11 +254,11 @@ async def import_catalog(
     graph = parse_rdf(
         bytes(data), fmt, max_bytes=settings.import_max_bytes, max_triples=settings.import_max_triples
     )
-    return ImportResult(datasets=import_graph(session, principal.actor, graph))
+    return ImportResult(datasets=import_graph(session, editor, graph))
 
 
-def import_graph(session: Session, actor: str, graph: Any) -> list[ImportedDataset]:
-    results = service.import_graph(session, runtime.settings(), actor, graph, "imported")
+def import_graph(session: Session, editor: Writer, graph: Any) -> list[ImportedDataset]:
+    results = service.import_graph(session, runtime.settings(), editor, graph, "imported")
     return [
         ImportedDataset(identifier=r.identifier, outcome=r.outcome.value, version=r.version) for r in results
     ]

@@ -21,6 +21,7 @@ from hdab.catalog import repository
 from hdab.catalog.codec import content_hash, record_from_json, record_to_json
 from hdab.catalog.domain import DatasetRecord, InvalidRecord, canonical, check_record
 from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion, ChangeKind, DatasetStatus
+from hdab.catalog.ownership import Writer, require
 from hdab.catalog.rdf.formats import turtle_fragment
 from hdab.catalog.rdf.profiles import RecordError, new_graph, read_datasets, write_dataset
 from hdab.catalog.validation import gate
@@ -137,36 +138,42 @@ def _find(session: Session, identifier: str) -> CatalogDataset:
 
 
 def create(
-    session: Session, settings: Settings, actor: str, record: DatasetRecord, note: str
+    session: Session, settings: Settings, writer: Writer, record: DatasetRecord, note: str
 ) -> CatalogDataset:
-    """A new dataset; its IRI is minted under HDAB_BASE_URL."""
+    """A new dataset; its IRI is minted under HDAB_BASE_URL. A data holder creates only its own."""
+    require(writer, [(record, False)])
     record = checked(dataclasses.replace(record, iri=dataset_iri(settings, record.identifier)))
     if session.scalars(repository.by_identifier(record.identifier)).one_or_none() is not None:
         raise Conflict(f"a dataset with identifier {record.identifier!r} exists already")
     gate(settings, write_dataset(record))
-    return _store(session, actor, record, note, ChangeKind.CREATED, None)
+    return _store(session, writer.actor, record, note, ChangeKind.CREATED, None)
 
 
 def update(
-    session: Session, settings: Settings, actor: str, identifier: str, record: DatasetRecord, note: str
+    session: Session, settings: Settings, writer: Writer, identifier: str, record: DatasetRecord, note: str
 ) -> CatalogDataset:
+    """A new version. A data holder updates only its own dataset, and cannot give it to another publisher."""
     row = _find(session, identifier)
+    require(writer, [(current_record(row), True)])
     if record.identifier != identifier:
         raise InvalidInput(
             "the identifier cannot change", [FieldError("identifier", f"must stay {identifier!r}")]
         )
+    require(writer, [(record, False)])
     record = checked(dataclasses.replace(record, iri=row.iri))
     gate(settings, write_dataset(record))
     if row.status is DatasetStatus.PUBLISHED and content_hash(record) == row.content_hash:
         return row
-    return _store(session, actor, record, note, ChangeKind.UPDATED, row)
+    return _store(session, writer.actor, record, note, ChangeKind.UPDATED, row)
 
 
-def withdraw(session: Session, actor: str, identifier: str, note: str) -> CatalogDataset:
+def withdraw(session: Session, writer: Writer, identifier: str, note: str) -> CatalogDataset:
     row = _find(session, identifier)
+    record = current_record(row)
+    require(writer, [(record, True)])
     if row.status is DatasetStatus.WITHDRAWN:
         raise Conflict(f"dataset {identifier!r} is withdrawn already")
-    return _store(session, actor, current_record(row), note, ChangeKind.WITHDRAWN, row)
+    return _store(session, writer.actor, record, note, ChangeKind.WITHDRAWN, row)
 
 
 def upsert(session: Session, actor: str, record: DatasetRecord, note: str) -> UpsertResult:
@@ -187,12 +194,14 @@ def upsert(session: Session, actor: str, record: DatasetRecord, note: str) -> Up
 
 
 def import_graph(
-    session: Session, settings: Settings, actor: str, graph: Graph, note: str
+    session: Session, settings: Settings, writer: Writer, graph: Graph, note: str
 ) -> list[UpsertResult]:
     """Atomic: the whole graph passes the shapes and every record is stored, or the caller rolls back.
 
     The shapes judge the RDF as submitted, so the answer lists every violation with its focus node
-    and path; only then are the records read from it.
+    and path; only then are the records read from it. A data holder imports only its own
+    organisation's datasets: one that is (or would become) another publisher's refuses the whole
+    import before anything is stored.
     """
     gate(settings, graph)
     try:
@@ -207,7 +216,14 @@ def import_graph(
         if record.identifier in seen:
             raise InvalidInput(f"dataset identifier {record.identifier!r} appears twice")
         seen.add(record.identifier)
-    return [upsert(session, actor, record, note) for record in records]
+    checks: list[tuple[DatasetRecord, bool]] = []
+    for record in records:
+        row = session.scalars(repository.by_identifier(record.identifier)).one_or_none()
+        if row is not None:
+            checks.append((current_record(row), True))
+        checks.append((record, False))
+    require(writer, checks)
+    return [upsert(session, writer.actor, record, note) for record in records]
 
 
 def seed(session: Session, settings: Settings, actor: str) -> list[UpsertResult]:

@@ -2,7 +2,9 @@
 
 ``hdab synth`` writes ``PROVENANCE.json`` at the root of the registry folder; every manifest and
 statistics answer made from the registry copies it (``registry_provenance``). A page that shows a
-delivery made from synthetic data says so, in both of the page's languages.
+delivery made from synthetic data says so, in both of the page's languages. A provenance that no
+longer matches the registry's files (``stale``: real data may have replaced the synthetic ones)
+claims nothing, and gets no notice.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _number(value: Any, separator: str) -> str:
 
 def synthetic_notice(provenance: Mapping[str, Any] | None) -> Notice | None:
     """The notice for data from a registry whose provenance says they are synthetic; else None."""
-    if not provenance or provenance.get("synthetic") is not True:
+    if not provenance or provenance.get("synthetic") is not True or provenance.get("stale"):
         return None
     generator = str(provenance.get("generator") or "?")
     nb, en = [], []

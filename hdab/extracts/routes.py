@@ -17,6 +17,7 @@ from hdab.core.ratelimit import limited
 from hdab.core.web import db_session
 from hdab.extracts import optout, service
 from hdab.extracts.models import Delivery, ExtractJob
+from hdab.extracts.pipeline.failures import mask_person_numbers
 
 router = APIRouter(tags=["opt-out"])
 DB = Annotated[Session, Depends(db_session, scope="function")]
@@ -102,7 +103,8 @@ def job_view(session: Session, job: ExtractJob) -> dict[str, Any]:
         "plan": job.plan,
         "held_reason": job.held_reason,
         "review": job.review,
-        "error": job.error,
+        # masked here too: jobs that failed before errors became sentences stored the raw message
+        "error": mask_person_numbers(job.error) if job.error is not None else None,
         "created_at": job.created_at.isoformat(),
         "updated_at": job.updated_at.isoformat(),
         "delivery": {

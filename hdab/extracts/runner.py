@@ -413,18 +413,20 @@ def _fail(database: Database, job_id: str, exc: Exception, where: str, *, rerun:
 
     A :class:`JobFailure` is its own reason. Anything else is an internal error: the job says
     where it stopped and that the log has the rest under its id; the log gets the exception and
-    its traceback with person numbers masked, and no key (the keys are never in a message).
+    its traceback (its chain, notes and groups) formatted to text with person numbers masked, and
+    no key (the keys are never in a message).
     """
     if isinstance(exc, JobFailure):
         failure = exc
         log.warning("extract job %s cannot run: %s", job_id, mask_person_numbers(exc.reason))
     else:
         failure = internal_error(job_id, where, rerun=rerun)
+        # the exception as masked text, never as exc_info: a handler would render that unmasked
         log.error(
-            "extract job %s stopped with an internal error in %s",
+            "extract job %s stopped with an internal error in %s\n%s",
             job_id,
             mask_person_numbers(where),
-            exc_info=loggable(exc),
+            loggable(exc),
         )
     with database.session() as session:
         job = session.get(ExtractJob, job_id)

@@ -246,21 +246,30 @@ def rerun(
 ) -> ExtractJob:
     """A deliberate re-run of a permit's current version (a new delivery); None: the operator's CLI.
 
-    ``failed_job``: the failed job it runs again (from that job's page), named in the audit entry.
+    ``failed_job``: the failed job it runs again (from that job's page), named in the audit entry;
+    it is run again at most once, whatever happens at the same moment: the new job carries the key
+    ``rerun-of:{failed_job}``, which the database holds unique.
     """
     actor = principal.actor if principal is not None else "operator@cli"
+    if principal is not None:  # nobody on the applicant's side runs the access body's commands
+        conflict = applications.may_act_as_staff(session, principal, permit_id, deciding=False)
+        if conflict is not None:
+            raise Forbidden(conflict)
     version = applications.permit_version(session, permit_id)
     ended = _ended(applications.permit_standing(session, permit_id))
     if ended is not None:
         raise Conflict(ended)
-    job = _new_job(
-        session,
-        kind="rerun",
-        actor=actor,
-        dedup_key=None,
-        permit_id=permit_id,
-        permit_version=version.version,
-    )
+    fields: dict[str, Any] = {"kind": "rerun", "permit_id": permit_id, "permit_version": version.version}
+    if failed_job is None:
+        job = _new_job(session, actor=actor, dedup_key=None, **fields)
+    else:
+        key = f"{RERUN_OF}{failed_job}"
+        try:
+            with session.begin_nested():
+                job = _new_job(session, actor=actor, dedup_key=key, **fields)
+        except IntegrityError:  # another request ran it again at the same moment
+            found = _job_by_key(session, key)
+            raise Conflict(_already_run_again(found.id if found is not None else "?")) from None
     if principal is not None:
         outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
     details: dict[str, Any] = {"permit_id": permit_id, "version": version.version}
@@ -277,12 +286,40 @@ def rerun(
     return job
 
 
+RERUN_OF = "rerun-of:"  # the dedup key of the job that runs a failed job again, before its id
+
+
+def _already_run_again(job_id: str) -> str:
+    return f"this job was already run again as job {job_id}"
+
+
+def newer_job(session: Session, job: ExtractJob) -> ExtractJob | None:
+    """The first job of the same permit made after ``job``, of any kind and status; None: none.
+
+    A job made at the same instant counts as newer: refusing a re-run is the safe side.
+    """
+    if job.permit_id is None:
+        return None
+    return session.scalars(
+        select(ExtractJob)
+        .where(
+            ExtractJob.permit_id == job.permit_id,
+            ExtractJob.id != job.id,
+            ExtractJob.created_at >= job.created_at,
+        )
+        .order_by(ExtractJob.created_at, ExtractJob.id)
+        .limit(1)
+    ).first()
+
+
 def rerun_refusal(session: Session, job: ExtractJob) -> str | None:
     """Why a job may not be run again from its page (None: it may).
 
-    Only a failed job made from a permit, whose permit may still be delivered, and only while the
-    version it was for is the permit's current one: a re-run makes the current version, and the
-    job page must not promise one version and deliver another.
+    Only a failed job made from a permit, whose permit may still be delivered, only while the
+    version it was for is the permit's current one (a re-run makes the current version, and the
+    job page must not promise one version and deliver another), and only while no later job of the
+    permit exists (queued, running, held, delivered or failed: whichever, the failed job has been
+    followed up, and running it again would deliver the data once more).
     """
     if job.status != JobStatus.FAILED:
         return f"the job is {job.status}; only a failed job is run again"
@@ -297,12 +334,32 @@ def rerun_refusal(session: Session, job: ExtractJob) -> str | None:
             f"the job was for version {job.permit_version} of the permit; version {current} is "
             "current and has a job of its own"
         )
+    newer = newer_job(session, job)
+    if newer is not None:
+        if newer.kind == "rerun":
+            return f"{_already_run_again(newer.id)} ({newer.status})"
+        return (
+            f"a newer job of the permit exists, job {newer.id} ({newer.status}); only the permit's "
+            "latest job is run again"
+        )
     return None
 
 
 def rerun_failed(session: Session, principal: Principal, job_id: str) -> ExtractJob:
-    """Run a failed permit job again: a new job for the same permit version, as ``rerun`` makes it."""
-    job = get_job(session, job_id)
+    """Run a failed permit job again: a new job for the same permit version, as ``rerun`` makes it.
+
+    The failed job's row is locked first (``FOR UPDATE``) and the refusal is checked in the same
+    transaction that makes the new job: two requests at the same moment run one after the other,
+    and the second finds the first's job and is refused (409).
+    """
+    job = session.scalars(
+        select(ExtractJob)
+        .where(ExtractJob.id == job_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if job is None:
+        raise NotFound(f"no extract job {job_id}")
     refusal = rerun_refusal(session, job)
     if refusal is not None:
         raise Conflict(refusal)
@@ -332,6 +389,10 @@ def review(session: Session, principal: Principal, job_id: str, decision: str, n
     standing = applications.permit_standing(session, job.permit_id)
     if standing.assessor == principal.actor:
         raise Forbidden("you assessed this permit; another caseworker must review its extract (four eyes)")
+    # Releasing held data is a decision: nobody on the applicant's side, nor any assessor, makes it.
+    conflict = applications.may_act_as_staff(session, principal, job.permit_id, deciding=True)
+    if conflict is not None:
+        raise Forbidden(conflict)
     now = clock.now()
     job.review = {"decision": decision, "note": note, "by": principal.actor, "at": now.isoformat()}
     job.status = JobStatus.QUEUED if decision == "release" else JobStatus.REJECTED

@@ -11,8 +11,11 @@ registry learned that version, and about 2 % of records get a later correction a
 
 Everything is drawn from one seeded generator: the same arguments give the same files. Beside them,
 at the root of the folder, ``PROVENANCE.json`` says the data are synthetic and how they were made
-(generator, seed, patients, year, datasets, when): every delivery made from them copies it, and the
-pages that show a delivery say "not real patients".
+(generator, seed, patients, year, datasets, when) and lists the files it wrote (``files``: path
+relative to the folder -> bytes and SHA-256): every delivery made from them copies it, and the pages
+that show a delivery say "not real patients". Once the folder's Parquet files are no longer exactly
+those (real data loaded over them, another dataset added), it vouches for nothing
+(``sources.read_provenance``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import pyarrow.parquet as pq
 
 from hdab import __version__
 from hdab.core import clock
+from hdab.extracts.pipeline.run import sha256_file
 from hdab.extracts.pipeline.sources import PROVENANCE
 
 OUTPATIENT_PER_PATIENT = 14.5 / 2.8
@@ -339,6 +343,11 @@ def generate(out: Path, patients: int, year: int, seed: int) -> SynthResult:
             "year": year,
             "datasets": [NPR_TABLE, KPR_TABLE],
             "created_at": clock.now().isoformat(),
+            # the files it speaks for: replaced or joined by others, it no longer vouches for them
+            "files": {
+                path.relative_to(out).as_posix(): {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+                for path in files
+            },
         },
     )
     return SynthResult(patients, npr_table.num_rows, kpr_table.num_rows, files, provenance)

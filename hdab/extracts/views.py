@@ -29,11 +29,14 @@ def job_page(
     row = service.get_job(session, job_id)
     job = job_view(session, row)
     notice = synthetic_notice(job["delivery"]["registry_provenance"]) if job["delivery"] else None
-    may_rerun = row.status == service.JobStatus.FAILED and service.rerun_refusal(session, row) is None
+    failed = row.status == service.JobStatus.FAILED
+    may_rerun = failed and service.rerun_refusal(session, row) is None
+    # a failed job that has been followed up names the job after it (and offers no second re-run)
+    newer = service.newer_job(session, row) if failed else None
     return templates.TemplateResponse(
         request,
         "extracts/job.html",
-        {"job": job, "principal": principal, "notice": notice, "may_rerun": may_rerun},
+        {"job": job, "principal": principal, "notice": notice, "may_rerun": may_rerun, "newer": newer},
     )
 
 

@@ -86,7 +86,7 @@ def test_roles_decide_who_may_edit(client: TestClient, applicant: dict[str, str]
 
 def test_update_makes_a_version_with_author_time_and_note(client: TestClient, seeded: Settings) -> None:
     clock.advance(timedelta(days=3))
-    token = DevIdentityProvider(seeded).issue("fhi-editor", [Role.DATA_HOLDER])
+    token = DevIdentityProvider(seeded).issue("fhi-editor", [Role.DATA_HOLDER], organisation="983744516")
     holder = {"Authorization": f"Bearer {token}"}
     record = record_of(client, "npr-phbu")
     record["min_typical_age"] = 1

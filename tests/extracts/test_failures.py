@@ -18,9 +18,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
-from hdab.core import clock
+from hdab.core import clock, runtime
 from hdab.extracts import synth
+from hdab.extracts.models import ExtractJob
 from hdab.extracts.pipeline import failures, sources, statistics, steps
 from hdab.extracts.pipeline.failures import JobFailure, loggable, mask_person_numbers
 from hdab.extracts.pipeline.plan import TablePlan
@@ -126,10 +128,13 @@ def test_an_internal_error_is_a_sentence_and_its_exception_is_logged_without_per
         f"The extract stopped with an internal error in step pseudonymise of npr-somatikk. The service log "
         f"has the details under job {job.id}; staff can run the extract again."
     )
-    [record] = [r for r in caplog.records if r.name == "hdab.extracts.runner" and r.exc_info]
-    assert job.id in record.getMessage()
-    assert "ConversionException" in caplog.text and "Traceback" in caplog.text
-    assert failures.MASK in caplog.text and person not in caplog.text
+    [record] = [r for r in caplog.records if r.name == "hdab.extracts.runner" and r.levelno == logging.ERROR]
+    message = record.getMessage()
+    assert message.startswith(f"extract job {job.id} stopped with an internal error in step pseudonymise")
+    # the exception is in the message, as masked text: no exc_info a handler could render unmasked
+    assert record.exc_info is None and record.exc_text is None
+    assert "ConversionException" in message and "Traceback (most recent call last)" in message
+    assert failures.MASK in message and person not in caplog.text
     page = client.get(f"/extracts/{job.id}", headers=people.caseworker)
     assert "internal error in step pseudonymise" in page.text and "Conversion" not in page.text
     [failed] = [e for e in audit_entries(job.id) if e.action == "extract.failed"]
@@ -161,24 +166,135 @@ class TwoPartError(Exception):
         super().__init__(f"{what}: {value}")
 
 
+def caught(raiser: Any) -> BaseException:
+    try:
+        raiser()
+    except BaseException as exc:  # the test's own exceptions, groups included
+        return exc
+    raise AssertionError("nothing was raised")
+
+
 def test_the_logged_exception_masks_eleven_digits_in_its_whole_chain() -> None:
     number = person_number(1, 1, 1980)
-    try:
+
+    def chained() -> None:
         try:
             raise TwoPartError("could not read", number)
         except TwoPartError as inner:
             raise RuntimeError(f"step failed for {number}") from inner
-    except RuntimeError as exc:
-        caught = exc
-    text = logging.Formatter().formatException(loggable(caught))
+
+    exc = caught(chained)
+    text = loggable(exc)
     assert number not in text
-    assert "Traceback" in text and "RuntimeError: step failed for <11 digits>" in text
+    assert text.startswith("Traceback (most recent call last):")
+    assert "RuntimeError: step failed for <11 digits>" in text
     assert "TwoPartError: could not read: <11 digits>" in text
-    assert number in str(caught) and number in str(caught.__cause__)  # the exception itself is untouched
+    assert "The above exception was the direct cause of the following exception" in text
+    assert number in str(exc) and number in str(exc.__cause__)  # the exception itself is untouched
     # twelve digits (an organisation number and more) and ten are not person numbers
     assert mask_person_numbers(f"{number}0 {number[:10]} {number}") == f"{number}0 {number[:10]} <11 digits>"
 
 
+def test_the_traceback_lines_are_still_there() -> None:
+    def deepest() -> None:
+        raise ValueError("no person here")
+
+    def middle() -> None:
+        deepest()
+
+    text = loggable(caught(middle))
+    assert text.splitlines()[0] == "Traceback (most recent call last):"
+    assert f'File "{__file__}", line ' in text
+    for function in ("in middle", "in deepest", "deepest()", 'raise ValueError("no person here")'):
+        assert function in text
+    assert text.splitlines()[-1] == "ValueError: no person here"
+
+
+def test_notes_are_masked() -> None:
+    number = person_number(2, 3, 1990)
+
+    def noted() -> None:
+        try:
+            raise KeyError("row")
+        except KeyError as inner:
+            inner.add_note(f"while reading the row of {number}")
+            raise RuntimeError("wrapped") from inner
+
+    exc = caught(noted)
+    assert exc.__cause__ is not None and number in str(exc.__cause__.__notes__)
+    text = loggable(exc)
+    assert number not in text and "while reading the row of <11 digits>" in text
+
+
+def test_the_sub_exceptions_of_a_group_are_masked() -> None:
+    numbers = [person_number(4, 5, 1970), person_number(6, 7, 2001)]
+
+    def grouped() -> None:
+        raise ExceptionGroup(
+            "two tables failed",
+            [ValueError(f"bad value {numbers[0]}"), ExceptionGroup("nested", [TypeError(numbers[1])])],
+        )
+
+    text = loggable(caught(grouped))
+    assert not any(n in text for n in numbers)
+    assert "ValueError: bad value <11 digits>" in text and "TypeError: <11 digits>" in text
+    assert "ExceptionGroup: two tables failed (2 sub-exceptions)" in text
+
+
+def test_the_root_of_a_deep_chain_is_masked() -> None:
+    number = person_number(8, 9, 1960)
+
+    def level(depth: int) -> None:
+        if depth == 8:
+            raise LookupError(f"the root: {number}")
+        try:
+            level(depth + 1)
+        except Exception as exc:
+            raise RuntimeError(f"level {depth}") from exc
+
+    exc = caught(lambda: level(1))
+    depth, link = 0, exc
+    while link.__cause__ is not None:
+        depth, link = depth + 1, link.__cause__
+    assert depth == 7 and number in str(link)  # eight exceptions: seven below the one caught
+    text = loggable(exc)
+    assert number not in text and "LookupError: the root: <11 digits>" in text
+    assert all(f"RuntimeError: level {d}" in text for d in range(1, 8))
+
+
+def test_an_exception_that_cannot_print_itself_is_still_logged() -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    def unprintable() -> None:
+        raise Unprintable()
+
+    text = loggable(caught(unprintable))
+    assert "Unprintable" in text and text.startswith("Traceback")
+
+
 def test_a_plain_exception_is_logged_as_it_is() -> None:
-    error = ValueError("nothing to hide")
-    assert loggable(error) == (ValueError, error, None)
+    assert loggable(ValueError("nothing to hide")) == "ValueError: nothing to hide"
+
+
+def test_a_job_that_failed_before_errors_became_sentences_is_shown_masked(
+    fresh: tuple[TestClient, People, Path],
+) -> None:
+    """Jobs of earlier versions stored ``Type: message``, values and all: pages and the API mask it."""
+    client, people, _registry = fresh
+    permit_with(client, people, PSEUDONYMISED)
+    [job] = jobs()
+    number = person_number(1, 2, 1985)
+    raw = f"ConversionException: Conversion Error: Could not convert string '{number}' to DATE"
+    with runtime.database().session() as session:
+        stored = session.get(ExtractJob, job.id)
+        assert stored is not None
+        stored.error = raw
+    page = client.get(f"/extracts/{job.id}", headers=people.caseworker)
+    api = client.get(f"/api/extracts/{job.id}", headers=people.caseworker)
+    assert page.status_code == api.status_code == 200
+    assert number not in page.text and number not in api.text
+    masked = "Could not convert string '<11 digits>' to DATE"
+    assert api.json()["error"] == f"ConversionException: Conversion Error: {masked}"
+    assert str(escape(masked)) in page.text and "&lt;11 digits&gt;" in page.text

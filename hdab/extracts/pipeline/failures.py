@@ -3,16 +3,18 @@
 A job's stored error is read by caseworkers on the job page: it is either a :class:`JobFailure`
 (a reason they can act on: "no registry data for npr-somatikk as of 2026-12-01: load the registry
 or run `hdab synth`") or a sentence saying an internal error stopped it. The exception itself, with
-its traceback, goes to the service log only, and only after :func:`loggable` has masked every run
-of exactly eleven digits: DuckDB's messages can quote data values, and a person number
-(fodselsnummer, D-number) must never reach a log.
+its traceback, goes to the service log only, and only as text in which :func:`loggable` has masked
+every run of exactly eleven digits: DuckDB's messages can quote data values, and a person number
+(fodselsnummer, D-number) must never reach a log. Pages and the API mask a stored error the same
+way when they show it (:func:`mask_person_numbers`): jobs that failed before the stored error became
+a sentence kept the exception's own message.
 """
 
 from __future__ import annotations
 
 import re
+import traceback
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from hdab.core.clock import OSLO
@@ -59,54 +61,16 @@ def mask_person_numbers(text: str) -> str:
     return ELEVEN_DIGITS.sub(MASK, text)
 
 
-class LoggedError(Exception):
-    """Stands in the log for an exception whose message had to be masked."""
+def loggable(exc: BaseException) -> str:
+    """The exception as the log gets it: text, with every run of exactly eleven digits masked.
 
-
-def _masked(exc: BaseException, depth: int = 0) -> BaseException:
-    text = str(exc)
-    masked = mask_person_numbers(text)
-    copy: BaseException
-    if masked == text:
-        copy = exc  # nothing to hide: the exception as it was
-    else:
-        try:
-            copy = type(exc)(masked)
-            if str(copy) != masked:
-                raise TypeError("the exception does not print its message")
-        except Exception:
-            copy = LoggedError(f"{type(exc).__module__}.{type(exc).__qualname__}: {masked}")
-        copy.__traceback__ = exc.__traceback__
-    if depth < 5:  # the chain (raise ... from ..., or an error while handling another), masked too
-        cause, context = exc.__cause__, exc.__context__
-        if cause is not None or context is not None:
-            if copy is exc:
-                copy = _copy_of(exc)
-            copy.__cause__ = _masked(cause, depth + 1) if cause is not None else None
-            copy.__context__ = _masked(context, depth + 1) if context is not None else None
-            copy.__suppress_context__ = exc.__suppress_context__
-    return copy
-
-
-def _copy_of(exc: BaseException) -> BaseException:
-    """A stand-in printing as ``exc`` does, so the original's chain is never changed in place."""
-    try:
-        copy = type(exc)(*exc.args)
-        if str(copy) != str(exc):
-            raise TypeError("the exception does not print its arguments")
-    except Exception:
-        copy = LoggedError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
-    copy.__traceback__ = exc.__traceback__
-    return copy
-
-
-def loggable(exc: BaseException) -> tuple[type[BaseException], BaseException, TracebackType | None]:
-    """``exc_info`` for the log: the exception and its traceback, with person numbers masked.
-
-    Tracebacks print source lines, never local values, so the messages are all that need it.
+    The whole exception is formatted first, as the ``logging`` module would: its traceback, every
+    exception of its chain however deep (``raise ... from ...`` and errors while handling another),
+    the notes added to any of them (``add_note``) and the sub-exceptions of exception groups. Only
+    then is the text masked, so nothing that prints can slip past: there is no exception object
+    left for a handler to render again unmasked. Tracebacks print source lines, never local values.
     """
-    safe = _masked(exc)
-    return type(safe), safe, safe.__traceback__
+    return mask_person_numbers("".join(traceback.format_exception(exc)).rstrip("\n"))
 
 
 def internal_error(job_id: str, where: str, *, rerun: bool) -> JobFailure:

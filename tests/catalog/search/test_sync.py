@@ -20,7 +20,8 @@ from hdab.core.tasks import outbox_relay
 
 @pytest.fixture
 def editor(search_settings: Settings) -> dict[str, str]:
-    token = DevIdentityProvider(search_settings).issue("fhi-editor", [Role.DATA_HOLDER])
+    issuer = DevIdentityProvider(search_settings)
+    token = issuer.issue("fhi-editor", [Role.DATA_HOLDER], organisation="983744516")  # FHI publishes the seed
     return {"Authorization": f"Bearer {token}"}
 
 

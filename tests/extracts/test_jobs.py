@@ -7,23 +7,18 @@ from collections.abc import Iterator
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hdab.catalog import service as catalog
-from hdab.core import audit, clock, runtime
-from hdab.core.app import create_app
+from hdab.core import clock, runtime
 from hdab.core.auth import Role
 from hdab.core.celery_app import celery_app
-from hdab.core.settings import Settings
 from hdab.extracts import runner, synth
 from hdab.extracts.models import ExtractJob, ExtractStep
-from tests.applications.factories import People, access_form
-from tests.applications.walk import create, to_permit
-from tests.support import backends
+from tests.applications.factories import People
+from tests.extracts.apps import jobs, permit_with, running
 
 PSEUDONYMISED = {
     "dataset": "npr-somatikk",
@@ -48,32 +43,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def app(tmp_path: Path, database_url: str, registry: Path) -> Iterator[tuple[TestClient, People]]:
-    settings: Settings = backends.make_settings(
-        tmp_path / "data", database_url, registry_dir=registry, spe_root=tmp_path / "spe"
-    )
-    runtime.configure(settings)
-    with runtime.database().session() as session:
-        catalog.seed(session, settings, audit.SYSTEM_ACTOR)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield client, People(settings)
-    if not settings.uses_sqlite:
-        from tests.conftest import _truncate_postgres
-
-        _truncate_postgres(runtime.database())
-    runtime.database().dispose()
-
-
-def permit_with(client: TestClient, people: People, dataset: dict[str, Any]) -> dict[str, Any]:
-    form = access_form()
-    form["specification"] = {"datasets": [dataset]}
-    if dataset.get("pseudonymised"):
-        form["pseudonymisation_justification"] = "Linkage across years needs a stable pseudonym."
-    return to_permit(client, people, create(client, people.applicant, form))
-
-
-def jobs() -> list[ExtractJob]:
-    with runtime.database().session() as session:
-        return list(session.scalars(select(ExtractJob).order_by(ExtractJob.created_at)))
+    with running(tmp_path, database_url, registry) as pair:
+        yield pair
 
 
 def test_an_issued_permit_becomes_one_delivered_job(app: tuple[TestClient, People]) -> None:

@@ -43,11 +43,14 @@ class Source:
         Without this a fresh install's first extract fails with DuckDB's "No files found that
         match the pattern", which tells a caseworker nothing.
         """
-        folder = root / self.dataset
-        if not folder.is_dir():
-            raise no_registry_data(self.dataset, as_of, f"the registry has no folder {self.dataset}")
-        if not any(folder.glob("*.parquet")):
-            raise no_registry_data(self.dataset, as_of, f"the folder {self.dataset} holds no Parquet files")
+        if self.has_data(root):
+            return
+        detail = (
+            f"the folder {self.dataset} holds no Parquet files"
+            if (root / self.dataset).is_dir()
+            else f"the registry has no folder {self.dataset}"
+        )
+        raise no_registry_data(self.dataset, as_of, detail)
 
 
 SOURCES = {

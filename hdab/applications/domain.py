@@ -156,9 +156,9 @@ class Recurrence(_Frozen):
 
     schedule: Schedule
     mode: DeliveryMode = DeliveryMode.SNAPSHOT
-    recipient_organisation: Annotated[str, StringConstraints(pattern=r"^\d{9}$")]
+    recipient_organisation: Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
     day: int = Field(default=1, ge=1, le=31, description="day of the period the delivery runs")
-    time: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "06:00"
+    time: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "06:00"
 
 
 class DimensionRef(_Frozen):
@@ -201,7 +201,7 @@ class Person(_Frozen):
 
 
 class Applicant(_Frozen):
-    organisation: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] | None = None
+    organisation: Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")] | None = None
     organisation_name: Short | None = None
     public_sector: bool = False
     contact_name: Short | None = None

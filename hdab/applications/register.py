@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from hdab.applications import repository, service
 from hdab.applications.models import Application
+from hdab.core.errors import FieldError, InvalidInput
 from hdab.core.web import Paging
 
 
@@ -53,11 +54,17 @@ def listing(
     query = repository.submitted_for_register()
     if purpose:
         query = query.where(Application.purpose == purpose)
+    if text and "\x00" in text:
+        # PostgreSQL cannot hold a NUL in a string: a 422, not a 500 from the driver
+        raise InvalidInput("the search text may not contain a NUL character", [FieldError("q", "NUL")])
     if text:
-        like = f"%{text.lower()}%"
+        # the user's text is literal: % and _ (and the escape character) are not wildcards
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
         query = query.where(
             or_(
-                func.lower(Application.title).like(like), func.lower(Application.organisation_name).like(like)
+                func.lower(Application.title).like(like, escape="\\"),
+                func.lower(Application.organisation_name).like(like, escape="\\"),
             )
         )
     rows = list(session.scalars(query))

@@ -18,7 +18,7 @@ from hdab.core import audit
 from hdab.core.auth import Principal, Role
 from hdab.core.errors import FieldError, Forbidden, ProblemError
 
-_ORGANISATION_IRI = re.compile(re.escape(BRREG) + r"(\d{9})")
+_ORGANISATION_IRI = re.compile(re.escape(BRREG) + r"([0-9]{9})")
 
 NO_ORGANISATION = (
     "a data holder writes only its own organisation's datasets, and your token names no organisation"

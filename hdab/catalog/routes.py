@@ -240,7 +240,7 @@ async def import_catalog(
             "unsupported-media-type",
         )
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.import_max_bytes:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > settings.import_max_bytes:
         raise ProblemError(
             f"the upload is {declared} bytes; at most {settings.import_max_bytes} are accepted",
             413,

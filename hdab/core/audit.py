@@ -1,9 +1,20 @@
-"""The audit log: append-only and hash-chained, written in the same transaction as the change.
+"""The audit log: append-only and MAC-chained, written in the same transaction as the change.
 
-Each entry's hash is SHA-256 over the previous entry's hash and the canonical JSON form of the
-entry (sequence number, time, actor, action, object, details). Entries are ordered by a gap-free
-sequence number handed out by the single ``audit_head`` row, whose update locks it until the
-writing transaction ends: concurrent writers queue, so the chain never forks.
+Each entry's ``hash`` is HMAC-SHA-256, under a key derived from ``HDAB_AUDIT_MAC_KEY``, over the
+previous entry's ``hash`` and the canonical JSON form of the entry (sequence number, time, actor,
+action, object, details): someone with database access but not the key cannot recompute the chain.
+Entries written before the key was introduced carry a plain SHA-256 over the same input and keep
+it; the chain switches to the MAC at the first keyed entry (the cut-over), and from there on every
+entry must carry the MAC: a plain hash after the cut-over is a forgery.
+
+Entries are ordered by a gap-free sequence number handed out by the single ``audit_head`` row,
+whose update locks it until the writing transaction ends: concurrent writers queue, so the chain
+never forks.
+
+The chain's head is also checkpointed outside the database (:func:`checkpoint` appends a signed
+line to ``HDAB_AUDIT_CHECKPOINT_FILE``), and :func:`verify` requires the chain to reach every
+checkpointed entry with the checkpointed value: cutting entries off the end and resetting the head,
+or recomputing the whole chain, is caught even then.
 
 Personal identifiers never enter the log in clear: pass them through :func:`identifier_ref`,
 which stores a keyed hash. An entry that still holds a valid person number is refused.
@@ -14,8 +25,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,6 +40,8 @@ from hdab.core.identifiers import contains_person_number
 from hdab.core.models import GENESIS_HASH, AuditEntry, AuditHead
 
 SYSTEM_ACTOR = "system"
+
+logger = logging.getLogger(__name__)
 
 
 class PersonalIdentifierInAudit(ValueError):
@@ -60,7 +76,19 @@ def _canonical_entry(entry: AuditEntry) -> str:
     )
 
 
-def entry_hash(entry: AuditEntry) -> str:
+def _derived_key(purpose: bytes, key: str | None = None) -> bytes:
+    secret = runtime.settings().audit_mac_key if key is None else key
+    return hmac.new(secret.encode(), purpose, hashlib.sha256).digest()
+
+
+def entry_hash(entry: AuditEntry, key: str | None = None) -> str:
+    """The entry's MAC: HMAC-SHA-256 over the previous MAC and the entry (default key: the setting)."""
+    message = (entry.prev_hash + _canonical_entry(entry)).encode()
+    return hmac.new(_derived_key(b"hdab-audit-chain", key), message, hashlib.sha256).hexdigest()
+
+
+def legacy_entry_hash(entry: AuditEntry) -> str:
+    """The unkeyed SHA-256 of entries written before the chain was keyed (verified, never written)."""
     return hashlib.sha256((entry.prev_hash + _canonical_entry(entry)).encode()).hexdigest()
 
 
@@ -126,12 +154,99 @@ class Verification:
     entries_checked: int
     bad_seq: int | None = None
     problem: str | None = None
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
+    checkpoints_checked: int = 0
 
 
-def verify(session: Session) -> Verification:
-    """Walk the chain from the first entry; report the first entry that breaks it."""
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's head at one moment, signed with the audit key and kept outside the database."""
+
+    seq: int
+    hash: str
+    at: str
+    signature: str
+
+    def line(self) -> str:
+        return canonical_json(
+            {"seq": self.seq, "hash": self.hash, "at": self.at, "signature": self.signature}
+        )
+
+
+class CheckpointError(ValueError):
+    """The checkpoint file cannot be read or holds a line not signed with the audit key."""
+
+
+def _checkpoint_signature(seq: int, value: str, at: str, key: bytes) -> str:
+    message = canonical_json({"seq": seq, "hash": value, "at": at}).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _checkpoint_path(path: Path | None) -> Path:
+    if path is not None:
+        return path
+    configured = runtime.settings().audit_checkpoint_file
+    assert configured is not None  # filled in by the settings
+    return configured
+
+
+def read_checkpoints(path: Path | None = None) -> list[Checkpoint]:
+    """Every checkpoint in the file (none when it does not exist); a bad or forged line is an error."""
+    path = _checkpoint_path(path)
+    if not path.exists():
+        return []
+    key = _derived_key(b"hdab-audit-checkpoint")
+    checkpoints: list[Checkpoint] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+            found = Checkpoint(
+                seq=int(data["seq"]),
+                hash=str(data["hash"]),
+                at=str(data["at"]),
+                signature=str(data["signature"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise CheckpointError(f"checkpoint file {path} line {number} is not a checkpoint") from None
+        expected = _checkpoint_signature(found.seq, found.hash, found.at, key)
+        if not hmac.compare_digest(expected, found.signature):
+            raise CheckpointError(
+                f"checkpoint file {path} line {number} is not signed with HDAB_AUDIT_MAC_KEY"
+            )
+        checkpoints.append(found)
+    return checkpoints
+
+
+def verify(session: Session, checkpoint_file: Path | None = None) -> Verification:
+    """Walk the chain from the first entry; report the first entry that breaks it.
+
+    Entries before the cut-over may carry the legacy SHA-256; from the first keyed entry on, each
+    must carry the MAC. The chain must also reach every checkpoint (``checkpoint_file``, default
+    ``HDAB_AUDIT_CHECKPOINT_FILE``) with the checkpointed value.
+    """
+    try:
+        checkpoints = read_checkpoints(checkpoint_file)
+    except CheckpointError as exc:
+        return Verification(False, 0, None, str(exc))
+    by_seq: dict[int, Checkpoint] = {}
+    for found in checkpoints:
+        other = by_seq.setdefault(found.seq, found)
+        if other.hash != found.hash:
+            return Verification(
+                False,
+                0,
+                found.seq,
+                f"the checkpoints taken at {other.at} and {found.at} disagree on entry {found.seq}",
+            )
+    if 0 in by_seq and by_seq[0].hash != GENESIS_HASH:
+        return Verification(False, 0, 0, "the checkpoint of the empty chain names a hash")
+    chain_key = _derived_key(b"hdab-audit-chain")
     expected_seq = 1
     previous_hash = GENESIS_HASH
+    keyed = False  # past the cut-over: every entry from here on must carry the MAC
     checked = 0
     rows = session.execute(
         select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
@@ -152,12 +267,23 @@ def verify(session: Session) -> Verification:
                 f"entry {entry.seq} does not follow entry {entry.seq - 1} (previous hash differs):"
                 " entries were removed, inserted or reordered",
             )
-        if entry_hash(entry) != entry.hash:
+        message = (entry.prev_hash + _canonical_entry(entry)).encode()
+        if hmac.compare_digest(hmac.new(chain_key, message, hashlib.sha256).hexdigest(), entry.hash):
+            keyed = True
+        elif keyed or legacy_entry_hash(entry) != entry.hash:
             return Verification(
                 False,
                 checked,
                 entry.seq,
                 f"entry {entry.seq} was changed (its hash does not match)",
+            )
+        mark = by_seq.get(entry.seq)
+        if mark is not None and mark.hash != entry.hash:
+            return Verification(
+                False,
+                checked,
+                entry.seq,
+                f"entry {entry.seq} differs from the checkpoint taken at {mark.at}: the chain was rewritten",
             )
         previous_hash = entry.hash
         expected_seq += 1
@@ -174,4 +300,46 @@ def verify(session: Session) -> Verification:
             f"the chain ends at entry {last_seq} but its head names entry {head.seq}:"
             " entries were removed from the end",
         )
-    return Verification(True, checked)
+    beyond = [found for found in checkpoints if found.seq > last_seq]
+    if beyond:
+        latest = max(beyond, key=lambda found: found.seq)
+        return Verification(
+            False,
+            checked,
+            last_seq + 1,
+            f"the chain ends at entry {last_seq} but the checkpoint taken at {latest.at} names entry"
+            f" {latest.seq}: entries were removed from the end",
+        )
+    return Verification(True, checked, None, None, last_seq, previous_hash, len(checkpoints))
+
+
+def checkpoint(session: Session, checkpoint_file: Path | None = None) -> Checkpoint:
+    """Verify the chain, then append its last entry, signed, to the checkpoint file.
+
+    A broken chain is never checkpointed (:class:`ChainBroken`). Entries appended while this runs
+    are covered by the next checkpoint.
+    """
+    result = verify(session, checkpoint_file)
+    if not result.ok:
+        raise ChainBroken(result)
+    path = _checkpoint_path(checkpoint_file)
+    at = clock.now().isoformat(timespec="microseconds")
+    signature = _checkpoint_signature(
+        result.last_seq, result.last_hash, at, _derived_key(b"hdab-audit-checkpoint")
+    )
+    made = Checkpoint(result.last_seq, result.last_hash, at, signature)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(made.line() + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    logger.info("audit checkpoint: entry %d, hash %s, at %s, in %s", made.seq, made.hash, made.at, path)
+    return made
+
+
+class ChainBroken(Exception):
+    """The chain did not verify, so it was not checkpointed."""
+
+    def __init__(self, result: Verification) -> None:
+        super().__init__(result.problem)
+        self.result = result

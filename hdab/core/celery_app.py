@@ -26,6 +26,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "outbox-relay": {"task": "core.outbox_relay", "schedule": timedelta(seconds=15)},
     # A tampered audit chain should be noticed within a day, not at the next inspection.
     "audit-verify": {"task": "core.audit_verify", "schedule": crontab(hour="3", minute="17")},
+    # The chain's head, signed, outside the database: truncating the log is caught at the next verify.
+    "audit-checkpoint": {"task": "core.audit_checkpoint", "schedule": crontab(minute="41")},
 }
 
 

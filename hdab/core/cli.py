@@ -248,19 +248,36 @@ def dev_token(
 
 @cli.group()
 def audit() -> None:
-    """The hash-chained audit log."""
+    """The MAC-chained audit log and its checkpoints."""
 
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Verify the chain; exit 0 when intact, 1 naming the first bad entry otherwise."""
+    """Verify the chain against itself and its checkpoints; exit 0 when intact, 1 otherwise."""
     from hdab.core import audit as audit_log
 
     with runtime.database().session() as session:
         result = audit_log.verify(session)
     if not result.ok:
         _fail(f"audit chain broken: {result.problem}", 1)
-    click.echo(f"audit chain intact: {result.entries_checked} entries")
+    click.echo(
+        f"audit chain intact: {result.entries_checked} entries, {result.checkpoints_checked} checkpoints"
+    )
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Verify the chain, then append its signed head to HDAB_AUDIT_CHECKPOINT_FILE (1: not intact)."""
+    from hdab.core import audit as audit_log
+
+    try:
+        with runtime.database().session() as session:
+            made = audit_log.checkpoint(session)
+    except audit_log.ChainBroken as exc:
+        _fail(f"audit chain broken, not checkpointed: {exc.result.problem}", 1)
+    except OSError as exc:
+        _fail(f"cannot write the audit checkpoint: {exc}", 1)
+    click.echo(f"audit checkpoint: entry {made.seq} at {made.at}")
 
 
 # --- configuration ------------------------------------------------------------------------------
@@ -274,7 +291,9 @@ def show_config(settings: Settings) -> None:
         click.echo(f"HDAB_{name.upper()}={value}")
 
 
-SECRET_SETTINGS = frozenset({"secret_key", "pseudonym_master_key", "optout_hash_key", "client_secret"})
+SECRET_SETTINGS = frozenset(
+    {"secret_key", "pseudonym_master_key", "optout_hash_key", "audit_mac_key", "client_secret"}
+)
 _URL_PASSWORD = re.compile(r"(?<=://)([^:/@]*):[^@/]+@")
 
 

@@ -16,12 +16,15 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://hdab.no/problems/"
+# how long a client should wait before trying again when the database cannot be reached
+DATABASE_RETRY_AFTER = "30"
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,21 @@ def install_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such page or resource"
         return render_problem(request, exc.status_code, detail, slug, headers=dict(exc.headers or {}))
+
+    async def _database_unavailable(request: Request, exc: Exception) -> Response:
+        # The database is down or the connection broke: a temporary state, not a bug. The
+        # message may name the host or user, so only the class goes to the log and none to the client.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return render_problem(
+            request,
+            503,
+            "the service cannot reach its database just now; try again shortly",
+            "service-unavailable",
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
+        )
+
+    for unavailable in (OperationalError, InterfaceError, DisconnectionError):
+        app.add_exception_handler(unavailable, _database_unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

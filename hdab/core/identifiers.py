@@ -12,7 +12,7 @@ import re
 _K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _ORG_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
-ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
+ELEVEN_DIGITS = re.compile(r"(?<![0-9])[0-9]{11}(?![0-9])")
 
 
 class PersonNumberKind(enum.StrEnum):
@@ -24,6 +24,11 @@ class PersonNumberKind(enum.StrEnum):
 
 class InvalidIdentifier(ValueError):
     """The value is not a valid identifier; the message says why."""
+
+
+def _ascii_digits(value: object, length: int) -> bool:
+    # str.isdigit() and int() accept any Unicode digit (full-width, Arabic-Indic ...): ASCII only
+    return isinstance(value, str) and len(value) == length and value.isascii() and value.isdigit()
 
 
 def _weighted_remainder(digits: str, weights: tuple[int, ...]) -> int:
@@ -53,7 +58,7 @@ def person_number_kind(value: str, *, allow_synthetic: bool = True) -> PersonNum
 
     Synthetic test numbers (Tenor: month + 80) are accepted only with ``allow_synthetic``.
     """
-    if not isinstance(value, str) or len(value) != 11 or not value.isdigit():
+    if not _ascii_digits(value, 11):
         raise InvalidIdentifier("a person number has exactly 11 digits")
     if not _control_ok(value):
         raise InvalidIdentifier("the control digits do not match (mod 11)")
@@ -101,7 +106,7 @@ def contains_person_number(text: str) -> bool:
 
 def validate_organisation_number(value: str) -> str:
     """A 9-digit Enhetsregisteret number with its mod-11 control digit."""
-    if not isinstance(value, str) or len(value) != 9 or not value.isdigit():
+    if not _ascii_digits(value, 9):
         raise InvalidIdentifier("an organisation number has exactly 9 digits")
     control = 11 - _weighted_remainder(value[:8], _ORG_WEIGHTS)
     if control == 11:

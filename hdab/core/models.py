@@ -17,7 +17,8 @@ GENESIS_HASH = "0" * 64
 class AuditEntry(Base):
     """One entry of the append-only, hash-chained audit log.
 
-    ``hash`` = SHA-256(``prev_hash`` + canonical JSON of seq, time, actor, action, object, details).
+    ``hash`` = HMAC-SHA-256 under ``HDAB_AUDIT_MAC_KEY`` (plain SHA-256 for entries written before the
+    key existed) of ``prev_hash`` + canonical JSON of seq, time, actor, action, object, details.
     """
 
     __tablename__ = "audit_entries"

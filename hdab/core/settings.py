@@ -17,6 +17,7 @@ from pydantic_settings.exceptions import SettingsError
 DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
 DEV_PSEUDONYM_MASTER_KEY = "dev-only-pseudonym-master-key-not-for-production"
 DEV_OPTOUT_HASH_KEY = "dev-only-optout-hash-key-not-for-production"
+DEV_AUDIT_MAC_KEY = "dev-only-audit-mac-key-not-for-production"
 MIN_KEY_LENGTH = 32
 
 
@@ -124,6 +125,15 @@ class Settings(BaseSettings):
     optout_hash_key: str = Field(
         DEV_OPTOUT_HASH_KEY, description="key of the keyed hash under which opt-outs are stored"
     )
+    audit_mac_key: str = Field(
+        DEV_AUDIT_MAC_KEY,
+        description="key of the HMAC-SHA-256 chaining the audit log and signing its checkpoints",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        None,
+        description="where `hdab audit checkpoint` appends the signed chain head, outside the database;"
+        " default {HDAB_DATA_DIR}/audit-checkpoints.jsonl",
+    )
     reference_dir: Path | None = Field(
         None,
         description="a folder of the official shapes and vocabularies laid out like HDAB_SHAPES_DIR;"
@@ -194,6 +204,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir}/hdab.db")
         if self.shapes_dir is None:
             object.__setattr__(self, "shapes_dir", self.data_dir / "shapes")
+        if self.audit_checkpoint_file is None:
+            object.__setattr__(self, "audit_checkpoint_file", self.data_dir / "audit-checkpoints.jsonl")
         if self.registry_dir is None:
             object.__setattr__(self, "registry_dir", self.data_dir / "registry")
         if self.spe_root is None:
@@ -232,14 +244,18 @@ class Settings(BaseSettings):
             ("HDAB_SECRET_KEY", self.secret_key, DEV_SECRET_KEY),
             ("HDAB_PSEUDONYM_MASTER_KEY", self.pseudonym_master_key, DEV_PSEUDONYM_MASTER_KEY),
             ("HDAB_OPTOUT_HASH_KEY", self.optout_hash_key, DEV_OPTOUT_HASH_KEY),
+            ("HDAB_AUDIT_MAC_KEY", self.audit_mac_key, DEV_AUDIT_MAC_KEY),
         ):
             if not value or value == default:
                 problems.append(f"{name} is missing or the development default")
             elif len(value) < MIN_KEY_LENGTH:
                 problems.append(f"{name} is shorter than {MIN_KEY_LENGTH} characters")
-        keys = [self.secret_key, self.pseudonym_master_key, self.optout_hash_key]
+        keys = [self.secret_key, self.pseudonym_master_key, self.optout_hash_key, self.audit_mac_key]
         if len(set(keys)) != len(keys) and all(keys):
-            problems.append("HDAB_SECRET_KEY, HDAB_PSEUDONYM_MASTER_KEY and HDAB_OPTOUT_HASH_KEY must differ")
+            problems.append(
+                "HDAB_SECRET_KEY, HDAB_PSEUDONYM_MASTER_KEY, HDAB_OPTOUT_HASH_KEY and HDAB_AUDIT_MAC_KEY"
+                " must differ"
+            )
         if self.uses_sqlite:
             problems.append("HDAB_DATABASE_URL is SQLite; production needs PostgreSQL")
         if self.dev_idp:

@@ -1,4 +1,7 @@
-"""Core Celery tasks: the outbox relay and the daily audit-chain check. Thin: they call core services."""
+"""Core Celery tasks: the outbox relay, the daily audit-chain check and the hourly checkpoint of its head.
+
+Thin: they call core services.
+"""
 
 from __future__ import annotations
 
@@ -26,3 +29,18 @@ def audit_verify() -> bool:
     else:
         log.error("audit chain broken: %s", result.problem)
     return result.ok
+
+
+@celery_app.task(name="core.audit_checkpoint", ignore_result=True)
+def audit_checkpoint() -> int | None:
+    """Append the chain's head, signed, to the checkpoint file; a broken chain is logged, not checkpointed."""
+    try:
+        with runtime.database().session() as session:
+            made = audit.checkpoint(session)
+    except audit.ChainBroken as exc:
+        log.error("audit chain broken, not checkpointed: %s", exc.result.problem)
+        return None
+    except OSError as exc:
+        log.error("audit checkpoint could not be written: %s", exc)
+        return None
+    return made.seq

@@ -13,7 +13,7 @@ from hdab.applications.routes import CaseOut
 from hdab.applications.signing import verify
 from hdab.core import runtime
 from hdab.core.models import OutboxMessage
-from tests.applications.factories import ALL_MET, People, access_form, statistics_form
+from tests.applications.factories import ALL_MET, UIO, People, access_form, statistics_form
 from tests.applications.walk import command, create, to_permit
 
 
@@ -376,3 +376,36 @@ def test_a_write_is_committed_before_its_response_is_sent(client: TestClient, pe
     }
     asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
     assert seen == [True]
+
+
+def test_an_organisation_number_in_other_digits_is_422(client: TestClient, people: People) -> None:
+    form = access_form()
+    form["applicant"] = {**form["applicant"], "organisation": "".join(chr(0xFF10 + int(d)) for d in UIO)}
+    response = client.post(
+        "/api/applications", json={"type": "access", "form": form}, headers=people.applicant
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert any(e["field"] == "form.applicant.organisation" for e in response.json()["errors"])
+
+
+def test_percent_and_underscore_in_the_register_search_are_literal(
+    client: TestClient, people: People
+) -> None:
+    fifty = create(client, people.applicant, access_form(title="Waiting 50% longer"))
+    other = create(client, people.applicant, access_form(title="Hip fractures in 2020"))
+    for case_id in (fifty, other):
+        command(client, people.applicant, case_id, "submit")
+    assert client.get("/api/register?q=hip").json()["total"] == 1
+    assert client.get("/api/register", params={"q": "%"}).json()["total"] == 1
+    assert [e["id"] for e in client.get("/api/register", params={"q": "50%"}).json()["items"]] == [fifty]
+    assert client.get("/api/register", params={"q": "_"}).json()["total"] == 0
+    assert client.get("/api/register", params={"q": "\\"}).json()["total"] == 0
+
+
+def test_a_nul_in_the_register_search_is_422(client: TestClient) -> None:
+    response = client.get("/api/register", params={"q": "hip\x00"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "q", "message": "NUL"}]
+    page = client.get("/register", params={"q": "\x00"}, headers={"accept": "text/html"})
+    assert page.status_code == 422

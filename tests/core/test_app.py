@@ -263,6 +263,7 @@ def test_production_app_trusts_no_dev_token(idp: DevIdentityProvider, tmp_path: 
         secret_key="s" * 40,
         pseudonym_master_key="p" * 40,
         optout_hash_key="o" * 40,
+        audit_mac_key="a" * 40,
         base_url="https://hdab.example.no",
     )
     with TestClient(create_app(production)) as client:
@@ -273,3 +274,29 @@ def test_production_app_trusts_no_dev_token(idp: DevIdentityProvider, tmp_path: 
 
 def test_openapi_is_served(client: TestClient) -> None:
     assert "/api/me" in client.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize("path", ["/api/register", "/api/datasets"])
+def test_the_database_down_is_503_with_retry_after_on_the_api(tmp_path: Path, path: str) -> None:
+    settings = backends.make_settings(tmp_path, "postgresql://nobody:s3cret@127.0.0.1:1/none")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.get(path)
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "30"
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 503 and body["type"].endswith("/service-unavailable")
+    assert (
+        "nobody" not in response.text and "s3cret" not in response.text and "127.0.0.1" not in response.text
+    )
+
+
+@pytest.mark.parametrize("path", ["/register", "/datasets"])
+def test_the_database_down_is_a_readable_503_page(tmp_path: Path, path: str) -> None:
+    settings = backends.make_settings(tmp_path, "postgresql://nobody:s3cret@127.0.0.1:1/none")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.get(path, headers={"accept": "text/html"})
+    assert response.status_code == 503, response.text[:500]
+    assert response.headers["retry-after"] == "30"
+    assert response.headers["content-type"].startswith("text/html")
+    assert "nobody" not in response.text and "s3cret" not in response.text

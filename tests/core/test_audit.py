@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -14,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hdab.core import audit, clock
 from hdab.core.db import Database
-from hdab.core.models import AuditEntry
+from hdab.core.models import GENESIS_HASH, AuditEntry
 from hdab.core.settings import Settings
 from tests.support.cli import clean_env, run_hdab
 
@@ -39,8 +41,8 @@ def tampering(database: Database) -> Iterator[None]:
         if database.dialect == "postgresql":
             connection.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
         else:
-            connection.execute(text("DROP TRIGGER audit_entries_no_update"))
-            connection.execute(text("DROP TRIGGER audit_entries_no_delete"))
+            connection.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_update"))
+            connection.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_delete"))
     try:
         yield
     finally:
@@ -228,3 +230,164 @@ def test_cli_verify_exit_codes(settings: Settings, database: Database) -> None:
     broken = _cli_verify(settings)
     assert broken.returncode == 1
     assert broken.stderr.strip() == "hdab: audit chain broken: entry 2 was changed (its hash does not match)"
+
+
+# --- the keyed chain and its checkpoints -----------------------------------------------------------
+
+
+def rewrite_chain(database: Database, start: int, rehash: Callable[[AuditEntry], str], actor: str) -> None:
+    """Someone with database access but not the key changes entry ``start`` and recomputes the rest."""
+    with database.session() as session:
+        entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+        for entry in entries:
+            session.expunge(entry)
+    previous = entries[start - 2].hash if start > 1 else GENESIS_HASH
+    with tampering(database), database.engine.begin() as connection:
+        for entry in entries[start - 1 :]:
+            if entry.seq == start:
+                entry.actor = actor
+            entry.prev_hash = previous
+            entry.hash = rehash(entry)
+            connection.execute(
+                text("UPDATE audit_entries SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"a": entry.actor, "p": entry.prev_hash, "h": entry.hash, "s": entry.seq},
+            )
+            previous = entry.hash
+        connection.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": previous})
+
+
+def checkpoint(database: Database) -> audit.Checkpoint:
+    with database.session() as session:
+        return audit.checkpoint(session)
+
+
+def test_new_entries_carry_the_mac_not_a_plain_hash(database: Database) -> None:
+    write_entries(database, 2)
+    with database.session() as session:
+        entry = session.get(AuditEntry, 2)
+        assert entry is not None
+        assert entry.hash == audit.entry_hash(entry) != audit.legacy_entry_hash(entry)
+        assert entry.hash != audit.entry_hash(entry, key="another-key-" + "x" * 32)
+
+
+@pytest.mark.parametrize(
+    "rehash",
+    [
+        pytest.param(lambda entry: audit.entry_hash(entry, key="a-guessed-key-" + "x" * 32), id="wrong-key"),
+        pytest.param(audit.legacy_entry_hash, id="downgraded-to-sha256"),
+    ],
+)
+def test_recomputed_chain_without_the_key_fails(
+    database: Database, rehash: Callable[[AuditEntry], str]
+) -> None:
+    write_entries(database, 5)
+    rewrite_chain(database, 3, rehash, actor="forged")
+    result = verify(database)
+    assert (result.ok, result.bad_seq) == (False, 3)
+    assert "entry 3 was changed" in (result.problem or "")
+
+
+def test_legacy_sha256_entries_verify_and_the_chain_switches_to_the_mac(database: Database) -> None:
+    write_entries(database, 3)
+    # As written before the key: entries 1-3 carry the plain SHA-256 (the migration's state).
+    rewrite_chain(database, 1, audit.legacy_entry_hash, actor="caseworker-1")
+    assert verify(database).ok
+    write_entries(database, 2)  # the cut-over: entry 4 is the first keyed one
+    result = verify(database)
+    assert result.ok and result.entries_checked == 5, result.problem
+    with database.session() as session:
+        entry = session.get(AuditEntry, 4)
+        assert entry is not None and entry.hash == audit.entry_hash(entry)
+    # An edit in the legacy part is still caught, and no keyed entry may fall back to SHA-256.
+    rewrite_chain(database, 5, audit.legacy_entry_hash, actor="caseworker-1")
+    assert (verify(database).ok, verify(database).bad_seq) == (False, 5)
+
+
+def test_truncation_with_head_reset_is_detected_by_the_checkpoint(database: Database) -> None:
+    write_entries(database, 5)
+    made = checkpoint(database)
+    assert (made.seq, made.hash) == (5, verify(database).last_hash)
+    write_entries(database, 1)
+    with database.session() as session:
+        third = session.get(AuditEntry, 3)
+        assert third is not None
+        third_hash = third.hash
+    with tampering(database), database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entries WHERE seq > 3"))
+        connection.execute(text("UPDATE audit_head SET seq = 3, hash = :h WHERE id = 1"), {"h": third_hash})
+    assert verify_without_checkpoints(database).ok  # what the database alone can tell
+    result = verify(database)
+    assert (result.ok, result.bad_seq) == (False, 4)
+    assert result.problem == (
+        f"the chain ends at entry 3 but the checkpoint taken at {made.at} names entry 5:"
+        " entries were removed from the end"
+    )
+
+
+def verify_without_checkpoints(database: Database) -> audit.Verification:
+    with database.session() as session:
+        return audit.verify(session, checkpoint_file=Path("/nonexistent/audit-checkpoints.jsonl"))
+
+
+def test_whole_chain_recomputed_as_legacy_is_detected_by_the_checkpoint(database: Database) -> None:
+    write_entries(database, 4)
+    checkpoint(database)
+    rewrite_chain(database, 1, audit.legacy_entry_hash, actor="forged")
+    assert verify_without_checkpoints(database).ok  # indistinguishable from a pre-key chain
+    result = verify(database)
+    assert (result.ok, result.bad_seq) == (False, 4)  # the checkpointed entry
+    assert "entry 4 differs from the checkpoint" in (result.problem or "")
+
+
+def test_edit_in_the_middle_is_still_detected_with_checkpoints(database: Database) -> None:
+    write_entries(database, 3)
+    checkpoint(database)
+    write_entries(database, 3)
+    checkpoint(database)
+    assert verify(database).checkpoints_checked == 2
+    with tampering(database), database.engine.begin() as connection:
+        connection.execute(text("UPDATE audit_entries SET action = 'x' WHERE seq = 4"))
+    result = verify(database)
+    assert (result.ok, result.bad_seq) == (False, 4)
+    assert "entry 4 was changed" in (result.problem or "")
+    with pytest.raises(audit.ChainBroken):  # a broken chain is never checkpointed
+        checkpoint(database)
+
+
+def test_forged_checkpoint_line_is_refused(settings: Settings, database: Database) -> None:
+    write_entries(database, 2)
+    checkpoint(database)
+    path = settings.audit_checkpoint_file
+    assert path is not None
+    forged = audit.Checkpoint(1, "f" * 64, "2029-01-01T00:00:00.000000+00:00", "0" * 64)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(forged.line() + "\n")
+    result = verify(database)
+    assert not result.ok
+    assert "line 2 is not signed with HDAB_AUDIT_MAC_KEY" in (result.problem or "")
+
+
+def test_cli_checkpoint_then_verify_catches_truncation(settings: Settings, database: Database) -> None:
+    write_entries(database, 3)
+    env = clean_env(
+        HDAB_ENV="test", HDAB_DATA_DIR=str(settings.data_dir), HDAB_DATABASE_URL=settings.database_url
+    )
+    made = run_hdab("audit", "checkpoint", env=env)
+    assert made.returncode == 0, made.stderr
+    assert "audit checkpoint: entry 3 at " in made.stdout
+    line = json.loads((settings.data_dir / "audit-checkpoints.jsonl").read_text().splitlines()[-1])
+    assert set(line) == {"seq", "hash", "at", "signature"} and line["seq"] == 3
+    ok = _cli_verify(settings)
+    assert ok.returncode == 0 and "intact: 3 entries, 1 checkpoints" in ok.stdout, ok.stderr
+    with database.session() as session:
+        second = session.get(AuditEntry, 2)
+        assert second is not None
+        second_hash = second.hash
+    with tampering(database), database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entries WHERE seq = 3"))
+        connection.execute(text("UPDATE audit_head SET seq = 2, hash = :h WHERE id = 1"), {"h": second_hash})
+    broken = _cli_verify(settings)
+    assert broken.returncode == 1
+    assert "names entry 3: entries were removed from the end" in broken.stderr
+    refused = run_hdab("audit", "checkpoint", env=env)
+    assert refused.returncode == 1 and "not checkpointed" in refused.stderr

@@ -122,3 +122,30 @@ def test_a_uuid_whose_hex_holds_a_person_number_is_not_one() -> None:
     assert not contains_person_number(unlucky)
     assert not contains_person_number(f"job {unlucky} delivered")
     assert contains_person_number(f"job {unlucky} for 01010012356")
+
+
+# str.isdigit() and int() take these as digits; an identifier must not
+FULL_WIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + i) for i in range(10)))
+ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + i) for i in range(10)))
+
+
+def other_digits(number: str) -> list[str]:
+    return [
+        number.translate(FULL_WIDTH),
+        number.translate(ARABIC_INDIC),
+        number[:-1] + number[-1].translate(ARABIC_INDIC),  # one among ASCII ones
+    ]
+
+
+@pytest.mark.parametrize("value", other_digits("01010012356"))
+def test_a_person_number_has_ascii_digits_only(value: str) -> None:
+    assert person_number_kind("01010012356") is PersonNumberKind.FODSELSNUMMER
+    with pytest.raises(InvalidIdentifier, match="11 digits"):
+        person_number_kind(value)
+    assert not contains_person_number(f"pid={value}")
+
+
+@pytest.mark.parametrize("value", other_digits("983744516"))
+def test_an_organisation_number_has_ascii_digits_only(value: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="9 digits"):
+        validate_organisation_number(value)

@@ -105,6 +105,7 @@ def test_production_without_shapes_is_not_ready(tmp_path: Path, postgres_url: st
             "secret_key": "s" * 40,
             "pseudonym_master_key": "p" * 40,
             "optout_hash_key": "o" * 40,
+            "audit_mac_key": "a" * 40,
         }
     )
     with TestClient(create_app(settings)) as client:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hdab.core.settings import (
+    DEV_AUDIT_MAC_KEY,
     DEV_SECRET_KEY,
     ConfigurationError,
     Settings,
@@ -20,6 +21,7 @@ STRONG = {
     "secret_key": "s" * 40,
     "pseudonym_master_key": "p" * 40,
     "optout_hash_key": "o" * 40,
+    "audit_mac_key": "a" * 40,
     "database_url": "postgresql://hdab@db.example/hdab",
     "base_url": "https://hdab.example.no",
 }
@@ -93,6 +95,11 @@ def test_production_with_strong_settings_starts() -> None:
         ({"secret_key": ""}, "HDAB_SECRET_KEY is missing"),
         ({"pseudonym_master_key": "short"}, "HDAB_PSEUDONYM_MASTER_KEY is shorter than 32"),
         ({"optout_hash_key": "s" * 40}, "must differ"),
+        ({"audit_mac_key": DEV_AUDIT_MAC_KEY}, "HDAB_AUDIT_MAC_KEY is missing or the development default"),
+        ({"audit_mac_key": ""}, "HDAB_AUDIT_MAC_KEY is missing"),
+        ({"audit_mac_key": "a" * 31}, "HDAB_AUDIT_MAC_KEY is shorter than 32"),
+        ({"audit_mac_key": "o" * 40}, "HDAB_AUDIT_MAC_KEY must differ"),
+        ({"audit_mac_key": "s" * 40}, "must differ"),
         ({"database_url": "sqlite:///var/hdab.db"}, "SQLite"),
         ({"dev_idp": True}, "HDAB_DEV_IDP is on"),
         ({"base_url": "http://hdab.example.no"}, "https://"),
@@ -103,6 +110,17 @@ def test_production_refuses_unsafe_settings(change: dict[str, object], complaint
     with pytest.raises(ConfigurationError, match="refusing to start in production") as info:
         settings.ensure_startable()
     assert complaint in str(info.value)
+
+
+def test_audit_checkpoint_file_defaults_under_the_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("HDAB_DATA_DIR", "/srv/hdab")
+    assert load_settings().audit_checkpoint_file == Path("/srv/hdab/audit-checkpoints.jsonl")
+    monkeypatch.setenv("HDAB_AUDIT_CHECKPOINT_FILE", "/worm/hdab-audit.jsonl")
+    monkeypatch.setenv("HDAB_AUDIT_MAC_KEY", "k" * 40)
+    settings = load_settings()
+    assert settings.audit_checkpoint_file == Path("/worm/hdab-audit.jsonl")
+    assert settings.audit_mac_key == "k" * 40
 
 
 def test_production_never_enables_the_dev_identity_provider_by_default() -> None:
@@ -120,6 +138,7 @@ def test_cli_in_production_with_default_secret_exits_nonzero_with_one_line(tmp_p
         "HDAB_DATA_DIR": str(tmp_path),
         "HDAB_PSEUDONYM_MASTER_KEY": "p" * 40,
         "HDAB_OPTOUT_HASH_KEY": "o" * 40,
+        "HDAB_AUDIT_MAC_KEY": "a" * 40,
         "HDAB_DATABASE_URL": "postgresql://hdab@127.0.0.1:1/hdab",
         "HDAB_BASE_URL": "https://hdab.example.no",
     }

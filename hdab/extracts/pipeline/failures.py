@@ -19,7 +19,7 @@ from typing import Any
 
 from hdab.core.clock import OSLO
 
-ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
+ELEVEN_DIGITS = re.compile(r"(?<![0-9])[0-9]{11}(?![0-9])")
 MASK = "<11 digits>"
 
 

@@ -18,6 +18,8 @@ class Variable:
     table: str
     title: str
     datatype: str
+    disclosure: str | None = None  # a DisclosureRole value; None: not classified
+    anonymised_as: str | None = None  # a Coarsening value: anonymised releases generalise it so
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,14 @@ def dataset(session: Session, identifier: str) -> DatasetSummary | None:
         return None
     record = record_from_json(row.record)
     variables = tuple(
-        Variable(c.name, t.name, c.title.en, c.datatype)
+        Variable(
+            c.name,
+            t.name,
+            c.title.en,
+            c.datatype,
+            c.disclosure.value if c.disclosure else None,
+            c.anonymised_as.value if c.anonymised_as else None,
+        )
         for t in (record.variables.tables if record.variables else ())
         for c in t.columns
     )

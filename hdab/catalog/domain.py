@@ -106,6 +106,27 @@ class Distribution:
     languages: tuple[str, ...] = ()
 
 
+class DisclosureRole(enum.StrEnum):
+    """What a variable can reveal about a person: decides how anonymised releases treat it.
+
+    Set by the dataset's data holder, never by an applicant (an application may add
+    quasi-identifiers, not remove one). In RDF: ``hdab:disclosureRole`` (``hdab/catalog/rdf/hdab.ttl``).
+    """
+
+    DIRECT_IDENTIFIER = "direct_identifier"  # names a person or a source record: never delivered
+    QUASI_IDENTIFIER = "quasi_identifier"  # identifies in combination: k-anonymity over these
+    SENSITIVE = "sensitive"  # what must not be learnt of a person: l-diversity within each group
+    NON_IDENTIFYING = "non_identifying"
+
+
+class Coarsening(enum.StrEnum):
+    """How an anonymised release generalises a variable by default (``hdab:anonymisedAs``)."""
+
+    MONTH = "month"  # a date or date-time to its year and month
+    YEAR = "year"  # a date or date-time to its year
+    COUNTY = "county"  # a municipality (or city district) number to its county
+
+
 @dataclass(frozen=True)
 class Column:
     """A variable: the column ``name`` as in the registry's source tables."""
@@ -116,6 +137,8 @@ class Column:
     datatype: str  # a CSVW datatype name: string, integer, date, dateTime, boolean, decimal
     coding_system: str | None = None  # code list: HealthDCAT-AP coding-system IRI
     property_url: str | None = None
+    disclosure: DisclosureRole | None = None  # None: not classified yet
+    anonymised_as: Coarsening | None = None  # default generalisation in anonymised releases
 
 
 @dataclass(frozen=True)
@@ -267,11 +290,36 @@ def check_record(record: DatasetRecord) -> None:
         if column.name in seen:
             raise InvalidRecord(f"variables.{column.name}", "column names must be unique in a dataset")
         seen.add(column.name)
+        _check_coarsening(column)
     if not record.title.en.strip() or not record.description.en.strip():
         raise InvalidRecord("title", "English title and description are required")
     ages = (record.min_typical_age, record.max_typical_age)
     if ages[0] is not None and ages[1] is not None and ages[0] > ages[1]:
         raise InvalidRecord("min_typical_age", "cannot exceed max_typical_age")
+
+
+_COARSENS = {
+    Coarsening.MONTH: ("date", "dateTime"),
+    Coarsening.YEAR: ("date", "dateTime"),
+    Coarsening.COUNTY: ("string", "integer"),
+}
+
+
+def _check_coarsening(column: Column) -> None:
+    if column.anonymised_as is None:
+        return
+    if column.datatype not in _COARSENS[column.anonymised_as]:
+        allowed = " or ".join(_COARSENS[column.anonymised_as])
+        raise InvalidRecord(
+            f"variables.{column.name}",
+            f"anonymised_as {column.anonymised_as.value!r} applies to {allowed} variables,"
+            f" not to {column.datatype}",
+        )
+    if column.disclosure is DisclosureRole.DIRECT_IDENTIFIER:
+        raise InvalidRecord(
+            f"variables.{column.name}",
+            "a direct identifier is never delivered, so it has no generalisation (anonymised_as)",
+        )
 
 
 def _sorted_strings(values: tuple[str, ...]) -> tuple[str, ...]:

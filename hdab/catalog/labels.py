@@ -27,6 +27,19 @@ _LABELS: dict[str, tuple[str, str]] = {
     "CONT": ("Continuously", "Fortløpende"),
     "PARQUET": ("Parquet", "Parquet"),
     "CSV": ("CSV", "CSV"),
+    # disclosure roles and default generalisations of variables (hdab/catalog/rdf/hdab.ttl)
+    "direct_identifier": ("Direct identifier: never delivered", "Direkte identifiserende: utleveres aldri"),
+    "quasi_identifier": (
+        "Indirectly identifying: at least k persons per combination",
+        "Indirekte identifiserende: minst k personer per kombinasjon",
+    ),
+    "sensitive": ("Sensitive: at least two values per group", "Sensitiv: minst to verdier per gruppe"),
+    "non_identifying": ("Not identifying", "Ikke identifiserende"),
+    "unclassified": ("Not classified yet", "Ikke klassifisert ennå"),
+    "month": ("To the month", "Til måned"),
+    "year": ("To the year", "Til år"),
+    "county": ("To the county", "Til fylke"),
+    "exact": ("As recorded", "Som registrert"),
 }
 
 _UI: dict[str, dict[str, str]] = {
@@ -39,6 +52,8 @@ _UI: dict[str, dict[str, str]] = {
         "description": "Description",
         "datatype": "Type",
         "code_list": "Code list",
+        "disclosure": "Disclosure role",
+        "anonymised_as": "In anonymised data",
         "coding_systems": "Coding systems",
         "coverage": "Coverage",
         "period": "Period",
@@ -92,6 +107,8 @@ _UI: dict[str, dict[str, str]] = {
         "description": "Beskrivelse",
         "datatype": "Type",
         "code_list": "Kodeverk",
+        "disclosure": "Rolle ved utlevering",
+        "anonymised_as": "I anonymiserte data",
         "coding_systems": "Kodeverk",
         "coverage": "Dekning",
         "period": "Periode",

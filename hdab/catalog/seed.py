@@ -14,9 +14,11 @@ from datetime import date
 from hdab.catalog.domain import (
     Activity,
     Agent,
+    Coarsening,
     Column,
     ContactPoint,
     DatasetRecord,
+    DisclosureRole,
     Distribution,
     DistributionRole,
     LangString,
@@ -52,6 +54,41 @@ def _t(en: str, nb: str, nn: str | None = None) -> Text:
     return Text(en=en, nb=nb, nn=nn)
 
 
+# What each variable can reveal (the data holder's classification; an application can add
+# quasi-identifiers, never remove one) and how anonymised releases generalise it by default.
+_DIRECT, _QUASI, _SENSITIVE = (
+    DisclosureRole.DIRECT_IDENTIFIER,
+    DisclosureRole.QUASI_IDENTIFIER,
+    DisclosureRole.SENSITIVE,
+)
+DISCLOSURE: dict[str, tuple[DisclosureRole, Coarsening | None]] = {
+    # record serials and referral keys point back at the registry's own rows
+    "lopenummer": (_DIRECT, None),
+    "henvisningsperiode": (_DIRECT, None),
+    # the classic quasi-identifiers: known to neighbours, employers and insurers
+    "kjonn": (_QUASI, None),
+    "fodselsar": (_QUASI, None),
+    "kommunenummer": (_QUASI, None),
+    "bydel": (_QUASI, None),
+    "dodsdato": (_QUASI, Coarsening.MONTH),
+    # diagnoses and procedures: what must not be learnt from the group a person falls in
+    "hovedtilstand": (_SENSITIVE, None),
+    "bitilstand": (_SENSITIVE, None),
+    "prosedyrekoder": (_SENSITIVE, None),
+    "drg": (_SENSITIVE, None),
+    "hoveddiagnose": (_SENSITIVE, None),
+    # exact times of care: to the month in anonymised releases
+    "innskrivningstidspunkt": (DisclosureRole.NON_IDENTIFYING, Coarsening.MONTH),
+    "utskrivningstidspunkt": (DisclosureRole.NON_IDENTIFYING, Coarsening.MONTH),
+    "kontakttidspunkt": (DisclosureRole.NON_IDENTIFYING, Coarsening.MONTH),
+    "mottatt_dato": (DisclosureRole.NON_IDENTIFYING, Coarsening.MONTH),
+    "vurdert_dato": (DisclosureRole.NON_IDENTIFYING, Coarsening.MONTH),
+    "frist_start_behandling": (DisclosureRole.NON_IDENTIFYING, Coarsening.MONTH),
+    "tjeneste_startdato": (DisclosureRole.NON_IDENTIFYING, Coarsening.MONTH),
+    "tjeneste_sluttdato": (DisclosureRole.NON_IDENTIFYING, Coarsening.MONTH),
+}
+
+
 @dataclass(frozen=True)
 class _Var:
     name: str
@@ -69,6 +106,8 @@ class _Var:
             description=_t(self.description_en, self.description_nb),
             datatype=self.datatype,
             coding_system=self.coding,
+            disclosure=DISCLOSURE.get(self.name, (DisclosureRole.NON_IDENTIFYING, None))[0],
+            anonymised_as=DISCLOSURE.get(self.name, (DisclosureRole.NON_IDENTIFYING, None))[1],
         )
 
 

@@ -86,6 +86,7 @@ def _store(
     row: CatalogDataset | None,
 ) -> CatalogDataset:
     now = clock.now()
+    before = current_record(row) if row is not None else None
     version = 1 if row is None else row.version + 1
     published = _published_form(record, row.issued if row else None, version)
     data = record_to_json(published)
@@ -125,9 +126,35 @@ def _store(
         action=f"catalog.dataset.{change.value}",
         object_type="dataset",
         object_id=record.identifier,
-        details={"version": version, "note": note[:500]},
+        details={
+            "version": version,
+            "note": note[:500],
+            **({"disclosure": changed} if (changed := disclosure_changes(before, record)) else {}),
+        },
     )
     return row
+
+
+def disclosure_changes(before: DatasetRecord | None, after: DatasetRecord) -> dict[str, list[str | None]]:
+    """Per variable whose disclosure role or default generalisation changed: [before, after]."""
+
+    def roles(record: DatasetRecord | None) -> dict[str, str | None]:
+        if record is None:
+            return {}
+        return {
+            c.name: "/".join(
+                (c.disclosure.value if c.disclosure else "unclassified",
+                 c.anonymised_as.value if c.anonymised_as else "exact")
+            )
+            for c in record.columns
+        }  # fmt: skip
+
+    old, new = roles(before), roles(after)
+    return {
+        name: [old.get(name), new.get(name)]
+        for name in sorted(old.keys() | new.keys())
+        if old.get(name) != new.get(name) and before is not None
+    }
 
 
 def _find(session: Session, identifier: str) -> CatalogDataset:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -235,3 +236,20 @@ def dataset(
 @router.get("/catalog/datasets/{identifier}", include_in_schema=False)
 def dataset_alias(identifier: str) -> Response:
     return RedirectResponse(f"/datasets/{identifier}", status_code=301)
+
+
+VOCABULARY = Path(__file__).parent / "rdf" / "hdab.ttl"
+
+
+@router.get(
+    "/ns",
+    summary="The hdab vocabulary (Turtle): disclosure roles and default generalisations of variables",
+    response_class=Response,
+    responses={200: {"content": {"text/turtle": {}}}},
+)
+def vocabulary() -> Response:
+    return Response(
+        VOCABULARY.read_bytes(),
+        media_type="text/turtle; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

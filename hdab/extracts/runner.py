@@ -83,19 +83,42 @@ def stale(database: Database) -> list[str]:
         )
 
 
+def disclosure_of(dataset: catalog.DatasetSummary) -> planning.Disclosure:
+    """The catalogue's classification of a dataset's variables, as the plan takes it."""
+
+    def having(role: str) -> frozenset[str]:
+        return frozenset(v.name for v in dataset.variables if v.disclosure == role)
+
+    return planning.Disclosure(
+        direct=having("direct_identifier"),
+        quasi=having("quasi_identifier"),
+        sensitive=having("sensitive"),
+        coarsen={v.name: v.anonymised_as for v in dataset.variables if v.anonymised_as},
+    )
+
+
 def _context(
     database: Database, session: Session, job: ExtractJob, standing: applications.PermitStanding
 ) -> Context:
     settings = runtime.settings()
     assert job.permit_id is not None and job.permit_version is not None
     versions = applications.permit_versions(session, job.permit_id)[: job.permit_version]
+    described = {
+        identifier: found
+        for identifier in versions[-1].specification.dataset_identifiers()
+        if (found := catalog.dataset(session, identifier)) is not None
+    } if versions else {}  # fmt: skip
     plan = planning.plan_for_permit(
-        versions, settings.min_k, run_at=job.run_at, changed_since=job.changed_since
+        versions,
+        settings.min_k,
+        run_at=job.run_at,
+        changed_since=job.changed_since,
+        disclosure={identifier: disclosure_of(found) for identifier, found in described.items()},
     )
     dictionary = {
         (t.dataset, v.name): (v.title, v.datatype)
         for t in plan.tables
-        if (found := catalog.dataset(session, t.dataset)) is not None
+        if (found := described.get(t.dataset)) is not None
         for v in found.variables
     }
     read_at = job.created_at  # the registry as it was when the job began: the same in every step

@@ -215,3 +215,26 @@ def test_no_key_and_no_identifier_in_the_database_or_the_logs(
     for where, content in (("database", dump), ("logs", caplog.text)):
         assert not any(secret in content for secret in secrets), where
         assert not any(number in content for number in some), where
+
+
+def test_the_catalogues_quasi_identifiers_count_when_the_application_names_none(
+    app: tuple[TestClient, People],
+) -> None:
+    """Today an empty list delivered every anonymised row with exact times: the catalogue decides."""
+    client, people = app
+    bare = {
+        "dataset": "npr-somatikk",
+        "variables": ["hovedtilstand", "fodselsar", "kjonn", "kommunenummer", "innskrivningstidspunkt"],
+        "period": {"start": "2025-01-01", "end": "2025-12-31"},
+        "quasi_identifiers": [],
+    }
+    permit_with(client, people, bare)
+    [job] = jobs()
+    assert job.plan is not None, job.error
+    [table] = job.plan["tables"]
+    assert table["quasi_identifiers"] == ["fodselsar", "kjonn", "kommunenummer"]
+    assert table["sensitive"] == ["hovedtilstand"]
+    assert table["coarsen"] == [["innskrivningstidspunkt", "month"]]
+    # 4,000 persons over sex, birth year and municipality: far too many small groups, so a human decides
+    assert job.status == "held", job.error
+    assert job.held_reason is not None and "k=5 and l=2" in job.held_reason

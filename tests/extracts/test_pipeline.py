@@ -150,7 +150,8 @@ def test_an_anonymised_delivery_is_k_anonymous_by_an_independent_count(
     )
     assert min(groups.values()) >= 5
     assert all(len(k[2]) == 2 for k in groups)  # municipality generalised to county
-    assert outcome.manifest["disclosure"][0]["k"] == min(groups.values())
+    # k counts persons (the catalogue-free plan here has no sensitive variable); rows are at least as many
+    assert 5 <= outcome.manifest["disclosure"][0]["k"] <= min(groups.values())
 
 
 def test_a_risk_the_step_cannot_resolve_holds_the_job_and_delivers_nothing(

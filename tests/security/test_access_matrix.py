@@ -37,6 +37,7 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
+    ("GET", "/ns"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/"): PUBLIC,

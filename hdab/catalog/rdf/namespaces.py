@@ -18,6 +18,8 @@ DQVNO = Namespace("https://data.norge.no/vocabulary/dqvno#")
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
 GEODCATAP = Namespace("http://data.europa.eu/930/")
 HEALTHDCATAP = Namespace("http://healthdataportal.eu/ns/health#")
+# Our own terms, defined in hdab/catalog/rdf/hdab.ttl and served at /ns: what no profile has yet.
+HDAB = Namespace("https://w3id.org/hdab/ns#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 OA = Namespace("http://www.w3.org/ns/oa#")
 SCHEMA = Namespace("https://schema.org/")
@@ -71,6 +73,7 @@ PREFIXES = {
     "eli": ELI,
     "foaf": FOAF,
     "geodcatap": GEODCATAP,
+    "hdab": HDAB,
     "healthdcatap": HEALTHDCATAP,
     "hydra": HYDRA,
     "oa": OA,

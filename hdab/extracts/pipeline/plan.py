@@ -4,12 +4,17 @@ The plan says exactly what the extract holds: per dataset the permitted columns,
 cohort), the as-of time (the permit's first approval; a dataset added by an amendment is read as of
 that amendment's approval, Art. 71: opt-outs recorded before it count), anonymised or
 pseudonymised, the generalisations and the quasi-identifiers.
+
+What a variable can reveal is the catalogue's to say (:class:`Disclosure`), not the applicant's:
+its direct identifiers never leave; in an anonymised release its quasi-identifiers are always
+among those k-anonymity counts (an application may add more, never remove one), its sensitive
+variables must be 2-diverse within every group, and its default generalisations always apply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +27,19 @@ class PlanError(JobFailure, ValueError):
     """The permit asks for something the pipeline cannot make; the message says what."""
 
     code = "cannot_plan"
+
+
+MIN_L = 2  # distinct l-diversity of sensitive variables in anonymised releases
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """The catalogue's classification of one dataset's variables (``catalog.api.Variable``)."""
+
+    direct: frozenset[str] = frozenset()
+    quasi: frozenset[str] = frozenset()
+    sensitive: frozenset[str] = frozenset()
+    coarsen: Mapping[str, str] = field(default_factory=dict)  # variable -> month | year | county
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,10 @@ class TablePlan:
     as_of: datetime  # the registry is read as it was known at this moment
     optout_at: datetime | None = None  # opt-outs recorded by then count (default: as_of)
     changed_since: datetime | None = None  # only record versions learned after this (changes mode)
+    sensitive: tuple[str, ...] = ()  # anonymised: 2-diverse within each group of equal quasi-identifiers
+    # anonymised: the catalogue's default generalisations, (column, month | year | county); the
+    # application's ``generalisations`` apply too, and where both do, the coarser one wins
+    coarsen: tuple[tuple[str, str], ...] = ()
 
     @property
     def optouts_by(self) -> datetime:
@@ -51,14 +73,21 @@ class ExtractPlan:
     tables: tuple[TablePlan, ...]
     min_k: int
     format: str
+    min_l: int = MIN_L
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for table in data["tables"]:
+            # absent rather than empty: the plan of a pseudonymised permit reads as it always did
+            for key in ("sensitive", "coarsen"):
+                if not table[key]:
+                    del table[key]
             for key in ("as_of", "optout_at", "changed_since"):
                 table[key] = table[key].isoformat() if table[key] else None
             for key in ("period_start", "period_end"):
                 table[key] = table[key].isoformat() if table[key] else None
+        if not any(t.sensitive for t in self.tables):
+            del data["min_l"]
         return data
 
 
@@ -68,6 +97,7 @@ def plan_for_permit(
     *,
     run_at: datetime | None = None,
     changed_since: datetime | None = None,
+    disclosure: Mapping[str, Disclosure] | None = None,
 ) -> ExtractPlan:
     """The plan for the last of ``versions`` (all versions of one permit, in order).
 
@@ -91,14 +121,20 @@ def plan_for_permit(
                 code="no_source_table",
                 dataset=request.dataset,
             )
-        columns = tuple(dict.fromkeys(c for c in request.variables if c not in DIRECT_IDENTIFIERS))
+        known = (disclosure or {}).get(request.dataset, Disclosure())
+        never = DIRECT_IDENTIFIERS | known.direct
+        columns = tuple(dict.fromkeys(c for c in request.variables if c not in never))
         if not columns:
             raise PlanError(
                 f"dataset {request.dataset!r}: only direct identifiers were asked for, and they never leave",
                 code="only_direct_identifiers",
                 dataset=request.dataset,
             )
-        quasi = tuple(q for q in request.quasi_identifiers if q in columns)
+        anonymised = not request.pseudonymised
+        asked_quasi = set(request.quasi_identifiers) | (known.quasi if anonymised else set())
+        quasi = tuple(c for c in columns if c in asked_quasi)
+        if not anonymised:  # as before: in the order asked (k-anonymity is for anonymised data)
+            quasi = tuple(q for q in request.quasi_identifiers if q in columns)
         tables.append(
             TablePlan(
                 dataset=request.dataset,
@@ -113,6 +149,12 @@ def plan_for_permit(
                 as_of=run_at or first_seen[request.dataset],
                 optout_at=first_seen[request.dataset],
                 changed_since=changed_since,
+                sensitive=tuple(c for c in columns if c in known.sensitive and c not in quasi)
+                if anonymised
+                else (),
+                coarsen=tuple((c, known.coarsen[c]) for c in columns if c in known.coarsen)
+                if anonymised
+                else (),
             )
         )
     return ExtractPlan(current.permit_id, current.version, tuple(tables), min_k, current.specification.format)

@@ -184,7 +184,7 @@ def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dic
             output = _digest(extra=result.details)
         elif ref.name == "disclosure_check":
             result = steps.disclosure_check(
-                con, table, work, rows_before, ctx.plan.min_k, ctx.max_suppressed_share
+                con, table, work, rows_before, ctx.plan.min_k, ctx.max_suppressed_share, ctx.plan.min_l
             )
             _json(
                 work / "disclosure.json",
@@ -193,6 +193,11 @@ def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dic
                     "quasi_identifiers": list(table.quasi_identifiers),
                     "k": result.details.get("k"),
                     "suppressed_rows": result.details.get("suppressed", 0),
+                    **(
+                        {"sensitive": list(table.sensitive), "l": result.details.get("l")}
+                        if table.sensitive
+                        else {}
+                    ),
                 },
             )
             output = _digest(steps.artifact(work, "suppressed"), extra=result.details)
@@ -326,6 +331,8 @@ CSVW_TYPES = {
 def data_dictionary(plan: ExtractPlan, files: list[dict[str, Any]], dictionary: Dictionary) -> dict[str, Any]:
     """A CSVW table group describing each delivered file in the catalogue's terms."""
     tables = []
+    tables_by_dataset = {t.dataset: t for t in plan.tables}
+    anonymised = any(not t.pseudonymised for t in plan.tables)
     for entry in files:
         dataset = entry["dataset"]
         columns = []
@@ -341,10 +348,29 @@ def data_dictionary(plan: ExtractPlan, files: list[dict[str, Any]], dictionary: 
                 )
                 continue
             title, datatype = dictionary.get((dataset, name), (name, "string"))
-            columns.append({"name": name, "titles": title, "datatype": CSVW_TYPES.get(datatype, "string")})
+            column: dict[str, Any] = {
+                "name": name,
+                "titles": title,
+                "datatype": CSVW_TYPES.get(datatype, "string"),
+            }
+            table = tables_by_dataset.get(dataset)
+            if table is not None and not table.pseudonymised:
+                # an anonymised file says what disclosure control did to each column
+                if name in table.quasi_identifiers:
+                    column["hdab:disclosureRole"] = "hdab:QuasiIdentifier"
+                elif name in table.sensitive:
+                    column["hdab:disclosureRole"] = "hdab:Sensitive"
+                kind = steps.coarsening(table).get(name)
+                if kind is not None:
+                    column["datatype"] = "string"  # a date generalised to its month is text
+                    column["hdab:anonymisedAs"] = f"hdab:To{kind.capitalize()}"
+            columns.append(column)
         tables.append({"url": entry["name"], "dc:source": dataset, "tableSchema": {"columns": columns}})
+    context: dict[str, str] = {"dc": "http://purl.org/dc/terms/"}
+    if anonymised:
+        context["hdab"] = "https://w3id.org/hdab/ns#"
     return {
-        "@context": ["http://www.w3.org/ns/csvw", {"dc": "http://purl.org/dc/terms/"}],
+        "@context": ["http://www.w3.org/ns/csvw", context],
         "dc:title": f"Extract for permit {plan.permit_id} version {plan.version}",
         "tables": tables,
     }

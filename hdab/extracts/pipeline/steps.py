@@ -204,23 +204,53 @@ def pseudonymise(
     return StepResult(rows_in, rows_in, {"pseudonymised": plan.pseudonymised})
 
 
-def _generalised(plan: TablePlan) -> list[str]:
+# How much each generalisation coarsens a value; when two apply to a column, the coarser one wins.
+_COARSENESS = {"month": 1, "year": 2, "county": 1}
+
+
+def coarsening(plan: TablePlan) -> dict[str, str]:
+    """Per column the generalisation it gets: the application's, and in an anonymised release the
+    catalogue's default (``plan.coarsen``), the coarser where both apply."""
     source_info = SOURCES[plan.dataset]
+    kinds: dict[str, list[str]] = {}
+    for column in plan.columns:
+        if "dates_to_month" in plan.generalisations and column in source_info.date_columns:
+            kinds.setdefault(column, []).append("month")
+        if "municipality_to_county" in plan.generalisations and column in ("kommunenummer", "bydel"):
+            kinds.setdefault(column, []).append("county")
+    for column, kind in plan.coarsen:
+        kinds.setdefault(column, []).append(kind)
+    return {c: max(k, key=lambda kind: _COARSENESS.get(kind, 0)) for c, k in kinds.items()}
+
+
+_COARSEN_SQL = {
+    "month": "strftime(m.{q}, '%Y-%m')",
+    "year": "strftime(m.{q}, '%Y')",
+    "county": "left(CAST(m.{q} AS VARCHAR), 2)",
+}
+
+
+def _generalised(plan: TablePlan) -> list[str]:
+    kinds = coarsening(plan)
     select = []
     for column in plan.columns:
         q = quote_name(column)
-        if "dates_to_month" in plan.generalisations and column in source_info.date_columns:
-            select.append(f"strftime(m.{q}, '%Y-%m') AS {q}")
-        elif "municipality_to_county" in plan.generalisations and column in ("kommunenummer", "bydel"):
-            select.append(f"left(CAST(m.{q} AS VARCHAR), 2) AS {q}")
-        else:
-            select.append(f"m.{q}")
+        kind = kinds.get(column)
+        select.append(f"{_COARSEN_SQL[kind].format(q=q)} AS {q}" if kind else f"m.{q}")
     return select
 
 
-def rows_sql(plan: TablePlan, *, suppressed: bool) -> str:
-    """The delivered rows: kept persons only, generalised, without suppressed groups."""
-    select = ["m.record_id", *([f"p.{PSEUDONYM_COLUMN}"] if plan.pseudonymised else []), *_generalised(plan)]
+def rows_sql(plan: TablePlan, *, suppressed: bool, person: bool = False) -> str:
+    """The delivered rows: kept persons only, generalised, without suppressed groups.
+
+    ``person`` adds the ``_person`` column, for counting persons; it never reaches a written file.
+    """
+    select = [
+        "m.record_id",
+        *(["m._person"] if person else []),
+        *([f"p.{PSEUDONYM_COLUMN}"] if plan.pseudonymised else []),
+        *_generalised(plan),
+    ]
     query = f"SELECT {', '.join(select)} FROM m JOIN _pseudonyms p USING (_person)"
     if suppressed and plan.quasi_identifiers and not plan.pseudonymised:
         # NULL is a value of a quasi-identifier like any other: match it as such
@@ -245,9 +275,13 @@ def disclosure_check(
     rows_in: int,
     min_k: int,
     max_suppressed_share: float = MAX_SUPPRESSED_SHARE,
+    min_l: int = 2,
 ) -> StepResult:
-    """Anonymised microdata must be k-anonymous over the quasi-identifiers: suppress the small groups.
+    """Anonymised microdata must be k-anonymous and l-diverse: suppress the groups that are not.
 
+    A group is the rows with equal (generalised) quasi-identifiers. It must hold at least ``min_k``
+    distinct persons (not rows: one person's many contacts are one person), and at least ``min_l``
+    distinct values of each sensitive variable (distinct l-diversity), or all its rows go.
     When more than 5 % of the rows would go, the job is held for a caseworker instead.
     """
     attach(con, work)
@@ -255,30 +289,48 @@ def disclosure_check(
     if plan.pseudonymised or not quasi:
         return StepResult(rows_in, rows_in, {"k": None, "suppressed": 0})
     keys = ", ".join(quasi)
+    # no value (NULL) is a value like any other: "no further condition" tells as much as one
+    diverse = [
+        f"(count(DISTINCT {quote_name(s)}) + (count(*) > count({quote_name(s)}))::INTEGER)"
+        for s in plan.sensitive
+    ]
+    l_of = f"least({', '.join(diverse)})" if len(diverse) > 1 else (diverse[0] if diverse else "NULL")
+    groups = f"""SELECT {keys}, count(*) AS n, count(DISTINCT _person) AS persons, {l_of} AS l
+        FROM ({rows_sql(plan, suppressed=False, person=True)}) GROUP BY {keys}"""
+    too_small = f"persons < {int(min_k)}" + (f" OR l < {int(min_l)}" if diverse else "")
     _copy(
         con,
-        f"""SELECT {keys}, count(*) AS n FROM ({rows_sql(plan, suppressed=False)})
-        GROUP BY ALL HAVING count(*) < {int(min_k)} ORDER BY ALL""",
+        f"SELECT {keys}, n, persons, l FROM ({groups}) WHERE {too_small} ORDER BY {keys}",
         artifact(work, "suppressed"),
     )
     attach(con, work)
-    gone = con.execute("SELECT coalesce(sum(n), 0) FROM _suppressed").fetchone()
-    suppressed = int(gone[0]) if gone else 0
+    gone = con.execute(
+        """SELECT coalesce(sum(n), 0), count(*), coalesce(sum(n) FILTER (WHERE persons < $k), 0)
+        FROM _suppressed""",
+        {"k": int(min_k)},
+    ).fetchone()
+    suppressed, groups_suppressed, for_k = (int(v) for v in gone) if gone else (0, 0, 0)
     smallest = con.execute(
-        f"SELECT min(c) FROM (SELECT count(*) AS c FROM ({rows_sql(plan, suppressed=True)}) GROUP BY {keys})"
+        f"""SELECT min(persons), min(l) FROM (SELECT count(DISTINCT _person) AS persons, {l_of} AS l
+        FROM ({rows_sql(plan, suppressed=True, person=True)}) GROUP BY {keys})"""
     ).fetchone()
     k = int(smallest[0]) if smallest and smallest[0] is not None else None
+    l_value = int(smallest[1]) if diverse and smallest and smallest[1] is not None else None
     held = None
     if rows_in > 0 and suppressed / rows_in > max_suppressed_share:
+        reaching = f"k={min_k}" + (f" and l={min_l} over {', '.join(plan.sensitive)}" if diverse else "")
         held = (
-            f"reaching k={min_k} over {', '.join(plan.quasi_identifiers)} would suppress {suppressed} of "
+            f"reaching {reaching} over {', '.join(plan.quasi_identifiers)} would suppress {suppressed} of "
             f"{rows_in} rows (more than {max_suppressed_share:.0%})"
         )
     details = {
         "k": k,
         "min_k": min_k,
         "suppressed": suppressed,
+        "suppressed_groups": groups_suppressed,
+        "suppressed_for_k": for_k,
         "quasi_identifiers": list(plan.quasi_identifiers),
+        **({"l": l_value, "min_l": min_l, "sensitive": list(plan.sensitive)} if diverse else {}),
     }
     return StepResult(rows_in, rows_in - suppressed, details, held)
 

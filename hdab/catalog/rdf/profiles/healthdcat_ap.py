@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
@@ -10,15 +10,17 @@ from rdflib.term import Node
 
 from hdab.catalog.domain import (
     Activity,
+    Coarsening,
     Column,
     DatasetRecord,
+    DisclosureRole,
     LegalBasis,
     Purpose,
     QualityAnnotation,
     Table,
     TableGroup,
 )
-from hdab.catalog.rdf.namespaces import CSVW, DCAT, DPV, DQV, GEODCATAP, HEALTHDCATAP, OA
+from hdab.catalog.rdf.namespaces import CSVW, DCAT, DPV, DQV, GEODCATAP, HDAB, HEALTHDCATAP, OA
 from hdab.catalog.rdf.profiles.base import (
     add_int,
     add_iri,
@@ -38,6 +40,28 @@ from hdab.catalog.rdf.profiles.base import (
     sub_iri,
 )
 from hdab.catalog.rdf.profiles.dcat_ap3 import read_agent, write_agent
+
+_T = TypeVar("_T")
+
+DISCLOSURE_ROLES = {
+    DisclosureRole.DIRECT_IDENTIFIER: HDAB.DirectIdentifier,
+    DisclosureRole.QUASI_IDENTIFIER: HDAB.QuasiIdentifier,
+    DisclosureRole.SENSITIVE: HDAB.Sensitive,
+    DisclosureRole.NON_IDENTIFYING: HDAB.NonIdentifying,
+}
+COARSENINGS = {Coarsening.MONTH: HDAB.ToMonth, Coarsening.YEAR: HDAB.ToYear, Coarsening.COUNTY: HDAB.ToCounty}
+
+
+def _read_term(g: Graph, node: Node, p: URIRef, terms: dict[_T, URIRef], name: str) -> _T | None:
+    """The one term of ours ``p`` names, or None; an IRI that is not one of ``terms`` is an error."""
+    values = read_iris(g, node, p)
+    if not values:
+        return None
+    by_iri = {str(iri): value for value, iri in terms.items()}
+    if len(values) > 1 or values[0] not in by_iri:
+        allowed = ", ".join(f"hdab:{str(iri).rsplit('#', 1)[-1]}" for iri in terms.values())
+        raise ValueError(f"column {name}: {p.n3()} takes one of {allowed}")
+    return by_iri[values[0]]
 
 
 def _write_variables(g: Graph, record: DatasetRecord, node: URIRef) -> None:
@@ -67,6 +91,10 @@ def _write_variables(g: Graph, record: DatasetRecord, node: URIRef) -> None:
             g.add((column_node, CSVW.datatype, Literal(column.datatype)))
             add_iri(g, column_node, HEALTHDCATAP.hasCodingSystem, column.coding_system, DCTERMS.Standard)
             add_iri(g, column_node, CSVW.propertyUrl, column.property_url)
+            if column.disclosure is not None:
+                g.add((column_node, HDAB.disclosureRole, DISCLOSURE_ROLES[column.disclosure]))
+            if column.anonymised_as is not None:
+                g.add((column_node, HDAB.anonymisedAs, COARSENINGS[column.anonymised_as]))
 
 
 def _read_variables(g: Graph, node: URIRef) -> TableGroup | None:
@@ -92,6 +120,8 @@ def _read_variables(g: Graph, node: URIRef) -> TableGroup | None:
                     datatype=read_str(g, column_node, CSVW.datatype) or "string",
                     coding_system=read_iri(g, column_node, HEALTHDCATAP.hasCodingSystem),
                     property_url=read_iri(g, column_node, CSVW.propertyUrl),
+                    disclosure=_read_term(g, column_node, HDAB.disclosureRole, DISCLOSURE_ROLES, name),
+                    anonymised_as=_read_term(g, column_node, HDAB.anonymisedAs, COARSENINGS, name),
                 )
             )
         title = read_text(g, table_node, DCTERMS.title)

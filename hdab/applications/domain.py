@@ -149,6 +149,12 @@ class DatasetRequest(_Frozen):
     generalisations: tuple[Generalisation, ...] = ()
     quasi_identifiers: tuple[Short, ...] = ()
     pseudonymised: bool = False  # Art. 66: anonymised by default
+    # Art. 66: a dataset beside the one defining the study population delivers that population's
+    # persons only, unless the application asks for everyone and says why
+    whole_population: bool = False
+    whole_population_reason: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None
+    ) = None
 
 
 class Recurrence(_Frozen):
@@ -182,6 +188,16 @@ class DataSpecification(_Frozen):
     tables: tuple[StatisticsTable, ...] = ()  # statistics requests only
     format: Literal["parquet", "csv"] = "parquet"
     recurrence: Recurrence | None = None
+    # the dataset whose cohort criteria (and period) define the study population; when only one
+    # dataset has criteria, that one (see ``population_dataset``)
+    population: Short | None = None
+
+    def population_dataset(self) -> str | None:
+        """The dataset that defines the study population, named or the only one with criteria."""
+        if self.population is not None:
+            return self.population
+        defining = [d.dataset for d in self.datasets if d.cohort]
+        return defining[0] if len(defining) == 1 else None
 
     @property
     def pseudonymised(self) -> bool:

@@ -132,6 +132,15 @@ def specification_errors(
                 )
         if request.period is not None and request.period.end < request.period.start:
             errors.append(FieldError(f"{path}.period", "the period ends before it starts"))
+        if request.whole_population and len(request.whole_population_reason or "") < MIN_REASON:
+            errors.append(
+                FieldError(
+                    f"{path}.whole_population_reason",
+                    "say why the study needs everyone in this dataset, not only the study population"
+                    f" (at least {MIN_REASON} characters)",
+                )
+            )
+    errors.extend(_population_errors(spec))
     for i, table in enumerate(spec.tables):
         for ref in table.dimensions:
             known = variables(ref.dataset)
@@ -145,6 +154,37 @@ def specification_errors(
         if table.period.end < table.period.start:
             errors.append(FieldError(f"{where}.tables.{i}.period", "the period ends before it starts"))
     return errors
+
+
+MIN_REASON = 20
+
+
+def _population_errors(spec: DataSpecification) -> list[FieldError]:
+    """The study population must be named where it is not evident (Art. 66 minimisation)."""
+    where = "specification.population"
+    by_name = {d.dataset: d for d in spec.datasets}
+    if spec.population is not None:
+        named = by_name.get(spec.population)
+        if named is None:
+            return [FieldError(where, f"{spec.population!r} is not among the datasets asked for")]
+        if not named.cohort:
+            return [
+                FieldError(
+                    where, f"{spec.population!r} has no criteria (code prefixes) defining a population"
+                )
+            ]
+        return []
+    defining = [d.dataset for d in spec.datasets if d.cohort]
+    others = [d for d in spec.datasets if not d.cohort and not d.whole_population]
+    if len(defining) > 1 and others:
+        return [
+            FieldError(
+                where,
+                f"name the dataset whose criteria define the study population ({', '.join(defining)}):"
+                f" {', '.join(d.dataset for d in others)} will deliver its persons only",
+            )
+        ]
+    return []
 
 
 def narrows(original: DataSpecification, narrowed: DataSpecification) -> list[FieldError]:
@@ -168,12 +208,18 @@ def narrows(original: DataSpecification, narrowed: DataSpecification) -> list[Fi
             errors.append(FieldError(f"{path}.period", "the period may only be shortened"))
         if request.pseudonymised and not asked.pseudonymised:
             errors.append(FieldError(f"{path}.pseudonymised", "anonymised data may not become pseudonymised"))
+        if request.whole_population and not asked.whole_population:
+            errors.append(
+                FieldError(f"{path}.whole_population", "the study population may not become everyone")
+            )
         if not set(asked.generalisations) <= set(request.generalisations):
             errors.append(FieldError(f"{path}.generalisations", "generalisations may be added, not removed"))
     asked_tables = {t.title: t for t in original.tables}
     for i, table in enumerate(narrowed.tables):
         if table.title not in asked_tables:
             errors.append(FieldError(f"specification.tables.{i}", f"table {table.title!r} was not asked for"))
+    if narrowed.population_dataset() != original.population_dataset() and original.population_dataset():
+        errors.append(FieldError("specification.population", "the study population may not change"))
     if original.recurrence != narrowed.recurrence and narrowed.recurrence is not None:
         errors.append(
             FieldError("specification.recurrence", "the recurrence may be kept or removed, not changed")

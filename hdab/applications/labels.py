@@ -49,6 +49,10 @@ _UI: dict[str, dict[str, str]] = {
         " (decisions to a person's detriment, insurance or credit discrimination, advertising,"
         " harmful products, or breaches of national ethics law).",
         "pseudonymised": "Pseudonymised (anonymised is the default, Art. 66)",
+        "population": "The study population is defined by",
+        "population_evident": "the one dataset with code criteria",
+        "whole_population": "Everyone in this dataset, not only the study population",
+        "whole_population_reason": "Why the study needs everyone (Art. 66 data minimisation)",
         "remove": "Remove",
         "notifications": "Notifications",
         "fee": "Fee",
@@ -97,6 +101,10 @@ _UI: dict[str, dict[str, str]] = {
         " (avgjørelser til skade for enkeltpersoner, forsikrings- eller kredittdiskriminering,"
         " reklame, skadelige produkter eller brudd på nasjonal etikklovgivning).",
         "pseudonymised": "Pseudonymisert (anonymisert er standard, art. 66)",
+        "population": "Studiepopulasjonen avgrenses av",
+        "population_evident": "det ene datasettet med kodekriterier",
+        "whole_population": "Alle i dette datasettet, ikke bare studiepopulasjonen",
+        "whole_population_reason": "Hvorfor studien trenger alle (art. 66 dataminimering)",
         "remove": "Fjern",
         "notifications": "Varsler",
         "fee": "Gebyr",

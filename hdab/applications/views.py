@@ -316,9 +316,12 @@ def _section_changes(section: str, data: Any, form: ApplicationForm, kind: CaseT
                     "generalisations": [str(g) for g in data.getlist(f"d{i}_generalisations")],
                     "quasi_identifiers": [str(q) for q in data.getlist(f"d{i}_quasi")],
                     "pseudonymised": data.get(f"d{i}_pseudonymised") == "on",
+                    "whole_population": data.get(f"d{i}_whole_population") == "on",
+                    "whole_population_reason": _text(data, f"d{i}_whole_population_reason"),
                 }
             )
         spec["datasets"] = kept
+        spec["population"] = _text(data, "population")
         tables = []
         for i, table in enumerate(spec.get("tables", [])):
             if remove == table["title"]:

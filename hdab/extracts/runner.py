@@ -83,6 +83,20 @@ def stale(database: Database) -> list[str]:
         )
 
 
+def plan_version_of(session: Session, job: ExtractJob) -> int:
+    """The permit's plan version: that of its first extract with a plan, or today's for a new permit.
+
+    Plans made before versions existed carry none: they are version 1.
+    """
+    plans = session.scalars(
+        select(ExtractJob.plan).where(ExtractJob.permit_id == job.permit_id).order_by(ExtractJob.created_at)
+    )
+    first = next((plan for plan in plans if plan), None)  # a JSON null is no plan either
+    if first is None:
+        return planning.PLAN_VERSION
+    return int(first.get("plan_version", 1))
+
+
 def disclosure_of(dataset: catalog.DatasetSummary) -> planning.Disclosure:
     """The catalogue's classification of a dataset's variables, as the plan takes it."""
 
@@ -114,6 +128,7 @@ def _context(
         run_at=job.run_at,
         changed_since=job.changed_since,
         disclosure={identifier: disclosure_of(found) for identifier, found in described.items()},
+        plan_version=plan_version_of(session, job),
     )
     dictionary = {
         (t.dataset, v.name): (v.title, v.datatype)

@@ -10,6 +10,7 @@ with hdab; the oracle below computes the same two measures (k over persons, dist
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -230,7 +231,7 @@ PERSON = st.tuples(st.sampled_from("12"), st.integers(1940, 1943), st.sampled_fr
 
 
 @settings(
-    max_examples=30,
+    max_examples=int(os.environ.get("HDAB_PROPERTY_EXAMPLES", "30")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hdab.applications.api import PermitVersion
 from hdab.extracts.pipeline.failures import JobFailure
@@ -30,6 +31,23 @@ class PlanError(JobFailure, ValueError):
 
 
 MIN_L = 2  # distinct l-diversity of sensitive variables in anonymised releases
+# Version 1: periods read in UTC, every dataset its own population. Version 2: periods read in
+# Norwegian time, datasets beside the study population's deliver its persons only. A permit keeps
+# the version of its first extract, so what it delivered before reproduces byte for byte.
+PLAN_VERSION = 2
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+@dataclass(frozen=True)
+class Population:
+    """The study population: the persons with rows in ``dataset`` in its period and cohort, as of then."""
+
+    dataset: str
+    time_column: str
+    period_start: datetime | None
+    period_end: datetime | None  # exclusive
+    cohort: tuple[tuple[str, tuple[str, ...]], ...]
+    as_of: datetime
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,10 @@ class TablePlan:
     optout_at: datetime | None = None  # opt-outs recorded by then count (default: as_of)
     changed_since: datetime | None = None  # only record versions learned after this (changes mode)
     sensitive: tuple[str, ...] = ()  # anonymised: 2-diverse within each group of equal quasi-identifiers
+    # version 2: the period as instants (Norwegian midnights; the end exclusive); None: read the dates
+    period_from: datetime | None = None
+    period_until: datetime | None = None
+    population: Population | None = None  # only these persons (a dataset beside the population's)
     # anonymised: the catalogue's default generalisations, (column, month | year | county); the
     # application's ``generalisations`` apply too, and where both do, the coarser one wins
     coarsen: tuple[tuple[str, str], ...] = ()
@@ -74,21 +96,36 @@ class ExtractPlan:
     min_k: int
     format: str
     min_l: int = MIN_L
+    plan_version: int = PLAN_VERSION
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for table in data["tables"]:
-            # absent rather than empty: the plan of a pseudonymised permit reads as it always did
-            for key in ("sensitive", "coarsen"):
+            # absent rather than empty: the plan of a version-1 pseudonymised permit reads as it did
+            for key in ("sensitive", "coarsen", "period_from", "period_until", "population"):
                 if not table[key]:
                     del table[key]
+            for key in ("period_from", "period_until"):
+                if key in table:
+                    table[key] = table[key].isoformat()
+            population = table.get("population")
+            if population:
+                for key in ("period_start", "period_end", "as_of"):
+                    population[key] = population[key].isoformat() if population[key] else None
             for key in ("as_of", "optout_at", "changed_since"):
                 table[key] = table[key].isoformat() if table[key] else None
             for key in ("period_start", "period_end"):
                 table[key] = table[key].isoformat() if table[key] else None
         if not any(t.sensitive for t in self.tables):
             del data["min_l"]
+        if self.plan_version == 1:
+            del data["plan_version"]
         return data
+
+
+def oslo_midnight(day: date) -> datetime:
+    """The instant a day begins in Norway (a permit's period is in Norwegian dates)."""
+    return datetime.combine(day, time(0), OSLO)
 
 
 def plan_for_permit(
@@ -98,13 +135,18 @@ def plan_for_permit(
     run_at: datetime | None = None,
     changed_since: datetime | None = None,
     disclosure: Mapping[str, Disclosure] | None = None,
+    plan_version: int = PLAN_VERSION,
 ) -> ExtractPlan:
     """The plan for the last of ``versions`` (all versions of one permit, in order).
 
     A recurring delivery (Art. 67(5)) reads the registry as it is at its scheduled ``run_at``, and
     in changes mode only what was learned since the previous run (``changed_since``); opt-outs
     count as of the permit's approval either way (Art. 71: later opt-outs remove no one).
+    ``disclosure`` is the catalogue's classification of each dataset's variables. ``plan_version``
+    is the permit's (that of its first extract): version 1 reproduces what was extracted before.
     """
+    if plan_version not in (1, 2):
+        raise PlanError(f"plan version {plan_version} is not one this service knows")
     if not versions:
         raise PlanError("a permit without versions has nothing to extract")
     current = versions[-1]
@@ -112,8 +154,23 @@ def plan_for_permit(
     for version in versions:
         for request in version.specification.datasets:
             first_seen.setdefault(request.dataset, version.approved_at)
+    specification = current.specification
+    population = None
+    defining = specification.population_dataset() if plan_version >= 2 else None
+    if defining is not None:
+        named = next((d for d in specification.datasets if d.dataset == defining), None)
+        found = SOURCES.get(defining)
+        if named is not None and found is not None and named.cohort:
+            population = Population(
+                dataset=defining,
+                time_column=found.time_column,
+                period_start=oslo_midnight(named.period.start) if named.period else None,
+                period_end=oslo_midnight(named.period.end + timedelta(days=1)) if named.period else None,
+                cohort=tuple((c.variable, tuple(c.prefixes)) for c in named.cohort),
+                as_of=run_at or first_seen[defining],
+            )
     tables = []
-    for request in current.specification.datasets:
+    for request in specification.datasets:
         source = SOURCES.get(request.dataset)
         if source is None:
             raise PlanError(
@@ -155,6 +212,24 @@ def plan_for_permit(
                 coarsen=tuple((c, known.coarsen[c]) for c in columns if c in known.coarsen)
                 if anonymised
                 else (),
+                period_from=oslo_midnight(request.period.start)
+                if request.period and plan_version >= 2
+                else None,
+                period_until=oslo_midnight(request.period.end + timedelta(days=1))
+                if request.period and plan_version >= 2
+                else None,
+                population=population
+                if population is not None
+                and request.dataset != population.dataset
+                and not request.whole_population
+                else None,
             )
         )
-    return ExtractPlan(current.permit_id, current.version, tuple(tables), min_k, current.specification.format)
+    return ExtractPlan(
+        current.permit_id,
+        current.version,
+        tuple(tables),
+        min_k,
+        specification.format,
+        plan_version=plan_version,
+    )

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from hdab.extracts.pipeline.plan import oslo_midnight
 from hdab.extracts.pipeline.sources import SOURCES
 from hdab.extracts.pipeline.steps import KNOWN_AT_FROM, KNOWN_AT_WHERE, hmac_pads, hmac_sql, quote_name
 
@@ -128,8 +129,9 @@ def count_table(
         {
             "files": source.files(registry),
             "as_of": as_of,
-            "start": spec.period_start,
-            "end": spec.period_end + timedelta(days=1),
+            # the period in Norwegian days: "2023" ends at midnight in Oslo, not in UTC
+            "start": oslo_midnight(spec.period_start),
+            "end": oslo_midnight(spec.period_end + timedelta(days=1)),
             "ipad": ipad,
             "opad": opad,
         },

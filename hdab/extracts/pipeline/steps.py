@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import duckdb
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hdab.extracts.pipeline.plan import TablePlan
+from hdab.extracts.pipeline.plan import Population, TablePlan
 from hdab.extracts.pipeline.sources import SOURCES
 
 PSEUDONYM_COLUMN = "pseudonym"
@@ -127,18 +127,18 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, wo
     if plan.changed_since is not None:  # changes mode: what the registry learned since the last run
         conditions.append("s.recorded_at > $since")
         params["since"] = plan.changed_since
-    if plan.period_start is not None:
-        conditions.append(f"{col(plan.time_column)} >= $start")
-        params["start"] = plan.period_start
-    if plan.period_end is not None:
-        conditions.append(f"{col(plan.time_column)} < $end")
-        params["end"] = plan.period_end + timedelta(days=1)
-    for i, (variable, prefixes) in enumerate(plan.cohort):
-        alternatives = []
-        for j, prefix in enumerate(prefixes):
-            params[f"p{i}_{j}"] = prefix
-            alternatives.append(f"starts_with(CAST({col(variable)} AS VARCHAR), $p{i}_{j})")
-        conditions.append("(" + " OR ".join(alternatives) + ")")
+    start: date | datetime | None
+    end: date | datetime | None
+    if plan.period_from is not None or plan.period_until is not None:  # plan version 2: Norwegian days
+        start, end = plan.period_from, plan.period_until
+    else:  # plan version 1, as permits extracted before read it (dates compared as UTC days)
+        start = plan.period_start
+        end = plan.period_end + timedelta(days=1) if plan.period_end is not None else None
+    conditions += _rows_in(plan.time_column, start, end, plan.cohort, params, "")
+    if plan.population is not None:
+        conditions.append(
+            f"{col(source.person_column)} IN ({_population_sql(plan.population, registry, params)})"
+        )
     _copy(
         con,
         f"""
@@ -152,6 +152,50 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, wo
     total = con.execute("SELECT count(*) FROM read_parquet($files)", {"files": files}).fetchone()
     attach(con, work)
     return StepResult(int(total[0]) if total else 0, _count(con, "m"), {"as_of": plan.as_of.isoformat()})
+
+
+def _rows_in(
+    time_column: str,
+    start: Any,
+    end: Any,
+    cohort: tuple[tuple[str, tuple[str, ...]], ...],
+    params: dict[str, Any],
+    prefix: str,
+) -> list[str]:
+    """Conditions on ``s``: in the period (``start`` inclusive, ``end`` exclusive) and the cohort."""
+    conditions = []
+    if start is not None:
+        conditions.append(f"s.{quote_name(time_column)} >= ${prefix}start")
+        params[f"{prefix}start"] = start
+    if end is not None:
+        conditions.append(f"s.{quote_name(time_column)} < ${prefix}end")
+        params[f"{prefix}end"] = end
+    for i, (variable, prefixes) in enumerate(cohort):
+        alternatives = []
+        for j, code in enumerate(prefixes):
+            params[f"{prefix}p{i}_{j}"] = code
+            alternatives.append(f"starts_with(CAST(s.{quote_name(variable)} AS VARCHAR), ${prefix}p{i}_{j})")
+        conditions.append("(" + " OR ".join(alternatives) + ")")
+    return conditions
+
+
+def _population_sql(population: Population, registry: Path, params: dict[str, Any]) -> str:
+    """The persons of the study population: in its dataset's rows, its period and cohort, as of then."""
+    source = SOURCES[population.dataset]
+    source.require_data(registry, population.as_of)
+    params["pop_files"] = source.files(registry)
+    params["pop_as_of"] = population.as_of
+    known_at = KNOWN_AT_FROM.replace("$files", "$pop_files").replace("$as_of", "$pop_as_of")
+    conditions = [KNOWN_AT_WHERE.replace("$as_of", "$pop_as_of")]
+    conditions += _rows_in(
+        population.time_column,
+        population.period_start,
+        population.period_end,
+        population.cohort,
+        params,
+        "pop_",
+    )
+    return f"SELECT s.{quote_name(source.person_column)} FROM {known_at} WHERE {' AND '.join(conditions)}"
 
 
 def optout_filter(

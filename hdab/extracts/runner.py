@@ -8,7 +8,10 @@ middle of a step leaves the step unfinished: ``extracts.resume`` gives it to ano
 the lease has passed, and the job goes on from that step, not from the start.
 
 The database is touched in short units of work, never across a step's work. The keys are derived
-here, held in memory, and passed only to the pipeline: never written, logged or stored.
+here, held in memory, and passed only to the pipeline: never written, logged or stored. The work
+key, which encrypts the job's work files, is derived from the master secret and the job's id, so
+the worker that runs the next step derives the same one. Whenever a job ends (``_end``, or a
+revocation seen after a step), its work files go once that is committed (``workspace``).
 
 A job that cannot run stores a reason people can act on (``failures.JobFailure``: "no registry
 data for npr-somatikk as of 2026-12-01: load the registry or run `hdab synth`"); anything else
@@ -34,10 +37,10 @@ from hdab.applications import api as applications
 from hdab.catalog import api as catalog
 from hdab.core import audit, clock, outbox, runtime
 from hdab.core.db import Database
-from hdab.extracts import service
+from hdab.extracts import service, workspace
 from hdab.extracts.models import Delivery, ExtractJob, ExtractStep
 from hdab.extracts.pipeline import plan as planning
-from hdab.extracts.pipeline import statistics, steps
+from hdab.extracts.pipeline import statistics, steps, workfiles
 from hdab.extracts.pipeline.failures import JobFailure, internal_error, loggable, mask_person_numbers
 from hdab.extracts.pipeline.run import Context, Keys, StepRef, run_step, sequence, sha256_file, start
 from hdab.extracts.pipeline.sources import SOURCES, read_provenance
@@ -162,14 +165,16 @@ def _context(
         spe_root=settings.spe_root or settings.data_dir / "spe",
         delivery_id=job.id,
         keys=Keys(
-            steps.permit_key(settings.pseudonym_master_key, job.permit_id), settings.optout_hash_key.encode()
+            steps.permit_key(settings.pseudonym_master_key, job.permit_id),
+            settings.optout_hash_key.encode(),
+            workfiles.job_key(settings.pseudonym_master_key, job.id),
         ),
         opted_out=opted_out,
         optout_receipt=receipt,
         dictionary=dictionary,
         principals=[p.email for p in versions[-1].persons] + list(standing.authorised_subjects),
         max_suppressed_share=1.0 if release else steps.MAX_SUPPRESSED_SHARE,
-        work_root=settings.data_dir / "extract-work",
+        work_root=workspace.work_root(),
         number=(last.number + 1) if last is not None else 1,
         predecessor=last.id if last is not None else None,
     )
@@ -258,6 +263,7 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
         if job.status == JobStatus.CANCELLED:  # revoked while this step ran: stop here, deliver nothing
             if record["step"] == "deliver":
                 shutil.rmtree(record["delivery"], ignore_errors=True)
+            workspace.remove_after_commit(session, job)
             return job.status
         if record["held"]:
             job.held_reason = f"{record['dataset']}: {record['held']}"
@@ -364,7 +370,12 @@ def run_statistics(database: Database, job_id: str) -> str:
     registry = settings.registry_dir or settings.data_dir / "registry"
     where = "preparing the count"
     try:
-        con = duckdb.connect(config={"memory_limit": "1GB"})
+        # the counts read the person column: DuckDB spills into the job's own private folder
+        spill = workspace.work_folder(job_id) / workfiles.SPILL
+        workspace.work_root().mkdir(mode=workfiles.FOLDER_MODE, parents=True, exist_ok=True)
+        workfiles.private_folder(spill.parent)
+        workfiles.private_folder(spill)
+        con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(spill)})
         try:
             con.execute("SET enable_progress_bar = false")
             tables = []
@@ -470,6 +481,9 @@ def _fail(database: Database, job_id: str, exc: Exception, where: str, *, rerun:
         job = session.get(ExtractJob, job_id)
         assert job is not None
         job.step_claimed = False
+        if job.status == JobStatus.CANCELLED:  # revoked while the step ran: it stays cancelled
+            workspace.remove_after_commit(session, job)
+            return job.status
         _end(session, job, JobStatus.FAILED, error=failure.reason[:2000], reason=failure.details())
     return JobStatus.FAILED
 
@@ -481,7 +495,10 @@ def _end(
     error: str | None = None,
     reason: dict[str, Any] | None = None,
 ) -> None:
-    """Set the job's status, audited; a failure's ``reason`` (code and parameters) goes into the entry."""
+    """Set the job's status, audited; a failure's ``reason`` (code and parameters) goes into the entry.
+
+    A job that ends (any status but held) loses its work files once this is committed.
+    """
     job.status = status
     job.error = error
     job.updated_at = clock.now()
@@ -493,3 +510,5 @@ def _end(
         object_id=job.id,
         details={"permit_id": job.permit_id or "", "version": job.permit_version or 0, **(reason or {})},
     )
+    if status not in service.ACTIVE:
+        workspace.remove_after_commit(session, job)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from hdab.applications import api as applications
 from hdab.core import audit, clock, outbox, runtime
 from hdab.core.auth import Principal, Role
 from hdab.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from hdab.extracts import optout
+from hdab.extracts import optout, workspace
 from hdab.extracts.models import Delivery, DeliveryAccess, ExtractJob, ExtractStep, OptOutEvent
+from hdab.extracts.pipeline import workfiles
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,10 @@ class JobStatus:
     FAILED = "failed"
     UNSUPPORTED = "unsupported"
     CANCELLED = "cancelled"  # the permit was revoked
+
+
+# A job in one of these may still need its work files; any other status has ended it for good.
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD)
 
 
 def _new_job(session: Session, *, kind: str, actor: str, dedup_key: str | None, **fields: Any) -> ExtractJob:
@@ -399,6 +405,8 @@ def review(session: Session, principal: Principal, job_id: str, decision: str, n
     job.updated_at = now
     if decision == "release":
         outbox.enqueue(session, RUN_JOB, {"job_id": job.id})
+    else:  # rejected: the held rows, identifiers and all, go once this is committed
+        workspace.remove_after_commit(session, job)
     audit.record(
         session,
         actor=principal.actor,
@@ -560,15 +568,21 @@ def confirm_receipt(
 
 
 def cancel_jobs(session: Session, permit_id: str, reason: str) -> int:
-    """Stop every queued, running or held job of a permit (revocation, Art. 63)."""
+    """Stop every queued, running or held job of a permit (revocation, Art. 63).
+
+    The work files of a job between steps go once this is committed; a job whose step is running
+    now loses them when that step ends and finds the job cancelled (the runner removes them).
+    """
     jobs = session.scalars(
-        select(ExtractJob).where(
-            ExtractJob.permit_id == permit_id,
-            ExtractJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD]),
-        )
+        select(ExtractJob)
+        .where(ExtractJob.permit_id == permit_id, ExtractJob.status.in_(ACTIVE))
+        .with_for_update()  # a worker claiming a step waits, or is seen to have claimed it
+        .execution_options(populate_existing=True)
     ).all()
     for job in jobs:
         job.status, job.error, job.updated_at = JobStatus.CANCELLED, reason, clock.now()
+        if not job.step_claimed:
+            workspace.remove_after_commit(session, job)
         audit.record(
             session,
             actor=audit.SYSTEM_ACTOR,
@@ -578,6 +592,117 @@ def cancel_jobs(session: Session, permit_id: str, reason: str) -> int:
             details={"permit_id": permit_id, "reason": reason},
         )
     return len(jobs)
+
+
+# --- work files left behind ------------------------------------------------------------------------
+
+# A folder of no known job is left this long before it is swept: time for the job's row to be seen.
+SWEEP_GRACE = timedelta(hours=1)
+_JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@dataclass
+class Sweep:
+    """What one sweep removed: job ids (folder names that are not job ids are only counted)."""
+
+    work: list[str] = field(default_factory=list)  # work folders of jobs that have ended
+    incoming: list[str] = field(default_factory=list)  # .incoming-{job} folders of jobs that have ended
+    orphans: list[str] = field(default_factory=list)  # folders (work or incoming) of no known job
+    unnamed: int = 0  # orphans whose name is no job id
+    empty: int = 0  # empty work folders of no known job
+
+    @property
+    def removed(self) -> int:
+        return len(self.work) + len(self.incoming) + len(self.orphans) + self.unnamed + self.empty
+
+
+def _age(path: Path, now: datetime) -> timedelta:
+    try:
+        modified = path.lstat().st_mtime
+    except FileNotFoundError:
+        return timedelta(0)
+    return now - datetime.fromtimestamp(modified, UTC)
+
+
+def _empty(path: Path) -> bool:
+    """A folder with no file anywhere in it (empty folders inside do not count)."""
+    return path.is_dir() and not path.is_symlink() and all(p.is_dir() for p in path.rglob("*"))
+
+
+def _jobs_by_id(session: Session, ids: set[str]) -> dict[str, tuple[str, bool, datetime]]:
+    found: dict[str, tuple[str, bool, datetime]] = {}
+    names = sorted(i for i in ids if len(i) <= 36)
+    for start in range(0, len(names), 500):
+        rows = session.execute(
+            select(ExtractJob.id, ExtractJob.status, ExtractJob.step_claimed, ExtractJob.updated_at).where(
+                ExtractJob.id.in_(names[start : start + 500])
+            )
+        )
+        found.update({job_id: (status, claimed, updated) for job_id, status, claimed, updated in rows})
+    return found
+
+
+def _sweepable(job: tuple[str, bool, datetime] | None, path: Path, now: datetime) -> str | None:
+    """Why the folder of a job (None: of no known job) may go now: ended, empty, orphan; None: it stays."""
+    if job is not None:
+        status, claimed, updated = job
+        if status in ACTIVE:
+            return None  # queued, running or held: the job needs its files
+        if claimed and now - updated < SWEEP_GRACE:
+            return None  # ended while a step ran: the runner removes them when the step returns
+        return "ended"
+    if _empty(path):
+        return "empty"
+    return "orphan" if _age(path, now) >= SWEEP_GRACE else None
+
+
+def sweep_work(session: Session, now: datetime) -> Sweep:
+    """Remove what ended or vanished jobs left: work folders, ``.incoming-*`` folders, empty folders.
+
+    A job that is queued, running or held keeps everything (its status is read from the database);
+    a folder of no known job is left for ``SWEEP_GRACE`` first unless it is empty. What was removed
+    (job ids and counts, never a file's content) is audited.
+    """
+    sweep = Sweep()
+    root = workspace.work_root()
+    work = sorted(root.iterdir()) if root.is_dir() else []
+    spe = workspace.spe_root()
+    # {spe}/{permit}/.incoming-{job} and {spe}/statistics/{application}/.incoming-{job}
+    pattern = f"{workspace.INCOMING}*"
+    incoming = sorted([*spe.glob(f"*/{pattern}"), *spe.glob(f"statistics/*/{pattern}")])
+    owners = {path: path.name for path in work}
+    owners.update({path: path.name.removeprefix(workspace.INCOMING) for path in incoming})
+    jobs = _jobs_by_id(session, set(owners.values()))
+    for path, job_id in owners.items():
+        why = _sweepable(jobs.get(job_id), path, now)
+        if why is None or not workfiles.remove(path):
+            continue
+        if why == "ended":
+            (sweep.incoming if path.name.startswith(workspace.INCOMING) else sweep.work).append(job_id)
+        elif why == "empty":
+            sweep.empty += 1
+        elif _JOB_ID.fullmatch(job_id):
+            sweep.orphans.append(job_id)
+        else:
+            sweep.unnamed += 1
+    if sweep.removed:
+        audit.record(
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action="extract.work_swept",
+            object_type="extract_work",
+            object_id="extract-work",
+            details={
+                "ended_jobs_work": sweep.work[:1000],
+                "ended_jobs_incoming": sweep.incoming[:1000],
+                "orphan_jobs": sweep.orphans[:1000],
+                "orphans_unnamed": sweep.unnamed,
+                "empty": sweep.empty,
+                "removed": sweep.removed,
+            },
+        )
+        log.info("swept the work files of %d ended or unknown extract jobs", sweep.removed)
+    return sweep
 
 
 def delete_due(session: Session, today: date) -> list[Delivery]:

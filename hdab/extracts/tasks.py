@@ -16,6 +16,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "extracts-recurring": {"task": "extracts.schedule_recurring", "schedule": timedelta(minutes=15)},
     # Art. 68(12): delivered data are deleted when the permit's deletion date comes
     "extracts-delete-due": {"task": "extracts.delete_due", "schedule": timedelta(hours=1)},
+    # work files that ended or vanished jobs left behind (a killed process): they hold identifiers
+    "extracts-sweep-work": {"task": "extracts.sweep_work", "schedule": timedelta(hours=1)},
 }
 
 
@@ -68,3 +70,9 @@ def delete_due() -> int:
 def schedule_recurring() -> int:
     with runtime.database().session() as session:
         return len(service.schedule_recurring(session, clock.now()))
+
+
+@celery_app.task(name="extracts.sweep_work", ignore_result=True)
+def sweep_work() -> int:
+    with runtime.database().session() as session:
+        return service.sweep_work(session, clock.now()).removed

@@ -23,7 +23,7 @@ from markupsafe import escape
 from hdab.core import clock, runtime
 from hdab.extracts import synth
 from hdab.extracts.models import ExtractJob
-from hdab.extracts.pipeline import failures, sources, statistics, steps
+from hdab.extracts.pipeline import failures, sources, statistics, steps, workfiles
 from hdab.extracts.pipeline.failures import JobFailure, loggable, mask_person_numbers
 from hdab.extracts.pipeline.plan import TablePlan
 from tests.applications.factories import People, statistics_form
@@ -87,7 +87,7 @@ def test_a_dataset_folder_without_parquet_files_is_named(tmp_path: Path) -> None
         pseudonymised=False, as_of=as_of,
     )  # fmt: skip
     with duckdb.connect() as con, pytest.raises(JobFailure, match="holds no Parquet files"):
-        steps.minimise(con, plan, tmp_path, tmp_path / "work")
+        steps.minimise(con, plan, tmp_path, workfiles.WorkFolder(tmp_path / "work", b"k" * 32))
 
 
 def test_a_statistics_request_on_an_empty_registry_says_so(fresh: tuple[TestClient, People, Path]) -> None:

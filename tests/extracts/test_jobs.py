@@ -193,16 +193,18 @@ def test_no_key_and_no_identifier_in_the_database_or_the_logs(
     import pyarrow.parquet as pq
     from sqlalchemy import inspect, text
 
-    from hdab.extracts.pipeline import steps
+    from hdab.extracts.pipeline import steps, workfiles
 
     client, people = app
     with caplog.at_level(logging.DEBUG):
         permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]
+    [job] = jobs()
     settings = runtime.settings()
     secrets = [
         settings.pseudonym_master_key,
         settings.optout_hash_key,
         steps.permit_key(settings.pseudonym_master_key, permit_id).hex(),
+        workfiles.job_key(settings.pseudonym_master_key, job.id).hex(),
     ]
     persons = pq.read_table(registry / "npr-somatikk" / "2025.parquet", columns=["fodselsnummer"])
     some = persons["fodselsnummer"].unique().to_pylist()[:200]

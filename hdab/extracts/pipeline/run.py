@@ -5,7 +5,10 @@ generalise, disclosure_check, write; then one deliver. Each step can run on its 
 task each): it reads the artifacts of the steps before it from the job's work folder
 ``{work_root}/{delivery_id}`` (outside the room: minimised rows still hold identifiers), leaves
 its own, and reports counts, timings and the digests of its input and output. A run that
-resumes starts at the first step not finished.
+resumes starts at the first step not finished. The work folder is 0700, its files 0600, its
+Parquet artifacts encrypted under the job's work key (``Keys.work``, see ``workfiles``), and
+DuckDB spills into its ``.spill`` folder; it goes when the job delivers (or ends any other way:
+the runner and the service remove it).
 
 The delivery is written under ``.incoming-{delivery_id}`` and renamed to ``{delivery_id}`` only
 when every file and the manifest are complete, so a half delivery is never visible; once the
@@ -18,17 +21,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from hdab.extracts.pipeline import steps
+from hdab.extracts.pipeline import steps, workfiles
 from hdab.extracts.pipeline.plan import ExtractPlan
 from hdab.extracts.pipeline.sources import SOURCES, read_provenance
 
@@ -44,6 +48,9 @@ class Keys:
 
     pseudonym: bytes = field(repr=False)
     optout: bytes = field(repr=False)
+    # encrypts the job's work files: workfiles.job_key(master, job id), the same in every worker;
+    # None only for run_plan, which runs every step in one process and makes a key for the run
+    work: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,16 @@ class Context:
     def work(self) -> Path:
         root = self.work_root or self.spe_root.with_name(self.spe_root.name + "-work")
         return root / self.delivery_id
+
+    @property
+    def spill(self) -> Path:
+        """DuckDB's temp_directory: the job's own, private, removed with the work folder."""
+        return self.work / workfiles.SPILL
+
+    def work_folder(self, dataset: str) -> workfiles.WorkFolder:
+        if self.keys.work is None:
+            raise ValueError("the job has no work-file key")
+        return workfiles.WorkFolder(self.work / dataset, self.keys.work)
 
     @property
     def incoming(self) -> Path:
@@ -134,14 +151,22 @@ def _connect(ctx: Context, temp: Path) -> duckdb.DuckDBPyConnection:
 
 def _json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.write_text(_dumps(data), encoding="utf-8")
     tmp.replace(path)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _work_json(path: Path, data: Any) -> None:
+    workfiles.write_text(path, _dumps(data))
 
 
 def start(ctx: Context) -> None:
     """Begin a run from its first step: clear what an earlier, unfinished run left behind."""
-    for leftover in (ctx.incoming, ctx.work):
-        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.rmtree(ctx.incoming, ignore_errors=True)
+    workfiles.remove(ctx.work)
 
 
 def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -154,19 +179,22 @@ def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dic
         )
         return record
     table = next(t for t in ctx.plan.tables if t.dataset == ref.dataset)
-    work = ctx.work / ref.dataset
-    work.mkdir(parents=True, exist_ok=True)
+    files = ctx.work_folder(ref.dataset)
+    work = files.path
+    ctx.work.parent.mkdir(mode=workfiles.FOLDER_MODE, parents=True, exist_ok=True)
+    for folder in (ctx.work, work, ctx.spill):  # nobody else may even look in
+        workfiles.private_folder(folder)
     ctx.incoming.mkdir(parents=True, exist_ok=True)
     rows_before = previous["rows_out"] if previous and previous.get("dataset") == ref.dataset else 0
     input_digest = previous["output_digest"] if previous and previous.get("dataset") == ref.dataset else None
-    con = _connect(ctx, work)
+    con = _connect(ctx, ctx.spill)
     try:
         if ref.name == "minimise":
             input_digest = _source_digest(ctx, ref.dataset)
-            result = steps.minimise(con, table, ctx.registry, work)
-            output = _digest(steps.artifact(work, "minimised"))
+            result = steps.minimise(con, table, ctx.registry, files)
+            output = _digest(files.artifact("minimised"))
         elif ref.name == "optout_filter":
-            result = steps.optout_filter(con, work, ctx.opted_out(table.optouts_by), ctx.keys.optout)
+            result = steps.optout_filter(con, files, ctx.opted_out(table.optouts_by), ctx.keys.optout)
             receipt = {
                 "dataset": ref.dataset,
                 "as_of": table.optouts_by.isoformat(),
@@ -174,19 +202,19 @@ def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dic
                 "rows_removed": result.details["rows_removed"],
                 "registry": ctx.optout_receipt(table.optouts_by),
             }
-            _json(work / "receipt.json", receipt)
-            output = _digest(steps.artifact(work, "removed"))
+            _work_json(work / "receipt.json", receipt)
+            output = _digest(files.artifact("removed"))
         elif ref.name == "pseudonymise":
-            result = steps.pseudonymise(con, table, work, ctx.keys.pseudonym, rows_before)
-            output = _digest(steps.artifact(work, "pseudonyms"))
+            result = steps.pseudonymise(con, table, files, ctx.keys.pseudonym, rows_before)
+            output = _digest(files.artifact("pseudonyms"))
         elif ref.name == "generalise":
             result = steps.generalise(table, rows_before)
             output = _digest(extra=result.details)
         elif ref.name == "disclosure_check":
             result = steps.disclosure_check(
-                con, table, work, rows_before, ctx.plan.min_k, ctx.max_suppressed_share, ctx.plan.min_l
+                con, table, files, rows_before, ctx.plan.min_k, ctx.max_suppressed_share, ctx.plan.min_l
             )
-            _json(
+            _work_json(
                 work / "disclosure.json",
                 {
                     "dataset": ref.dataset,
@@ -200,16 +228,16 @@ def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dic
                     ),
                 },
             )
-            output = _digest(steps.artifact(work, "suppressed"), extra=result.details)
+            output = _digest(files.artifact("suppressed"), extra=result.details)
         else:  # write
             path = ctx.incoming / f"{ref.dataset}.parquet"
-            result = steps.write_parquet(con, table, work, path, rows_before)
+            result = steps.write_parquet(con, table, files, path, rows_before)
             columns = [
                 d[0]
                 for d in con.execute("SELECT * FROM read_parquet($p) LIMIT 0", {"p": str(path)}).description
             ]
             output = sha256_file(path)
-            _json(
+            _work_json(
                 work / "written.json",
                 {"name": path.name, "dataset": ref.dataset, "sha256": output, "bytes": path.stat().st_size,
                  "rows": result.rows_out, "columns": columns},
@@ -260,7 +288,7 @@ def _deliver(ctx: Context) -> dict[str, Any]:
         }
         _json(ctx.incoming / "manifest.json", manifest)
         os.replace(ctx.incoming, ctx.final)  # the delivery appears whole, or not at all
-    shutil.rmtree(ctx.work, ignore_errors=True)
+    workfiles.remove(ctx.work)  # delivered: nothing of the job stays outside the room
     shutil.rmtree(ctx.incoming, ignore_errors=True)
     rows = sum(f.get("rows", 0) for f in manifest["files"])
     return {
@@ -289,7 +317,13 @@ def run_plan(
     on_step: Callable[[dict[str, Any]], None] | None = None,
     work_root: Path | None = None,
 ) -> Outcome:
-    """Run every step in this process, in order (tests and the benchmark)."""
+    """Run every step in this process, in order (tests and the benchmark).
+
+    Without a work key in ``keys``, the work files are encrypted under a key made for this run: it
+    lives in this process only, as long as the run.
+    """
+    if keys.work is None:
+        keys = replace(keys, work=secrets.token_bytes(32))
     ctx = Context(
         plan, registry, spe_root, delivery_id, keys, opted_out, optout_receipt, dictionary, principals,
         memory_limit, max_suppressed_share, work_root,

@@ -9,8 +9,10 @@ under a memory limit, and the same SQL would run on a distributed SQL engine lat
 Each step runs on its own (one Celery task each) and leaves its result as a small Parquet artifact
 in the job's work folder: ``minimised`` (the permitted rows, the only large one), ``removed``
 (persons opted out), ``pseudonyms`` (kept persons and their pseudonyms), ``suppressed`` (groups
-under k). The written file is one query over those artifacts, so a step killed half-way is simply
-run again, and the steps before it are not. The person column never reaches a written file.
+under k). The artifacts are encrypted under the job's key and private to the service
+(``workfiles``): the first three still hold the person column. The written file is one query over
+those artifacts, so a step killed half-way is simply run again, and the steps before it are not.
+The person column never reaches a written file.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hdab.extracts.pipeline.plan import Population, TablePlan
 from hdab.extracts.pipeline.sources import SOURCES
+from hdab.extracts.pipeline.workfiles import WorkFolder, dataset, store
 
 PSEUDONYM_COLUMN = "pseudonym"
 MAX_SUPPRESSED_SHARE = 0.05  # more than this suppressed to reach k: a human decides
@@ -66,9 +69,14 @@ class StepResult:
     held: str | None = None  # a disclosure risk the step could not resolve
 
 
+def _one(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None) -> Any:
+    """The first column of a one-row query, its result read to the end (nothing left pending)."""
+    rows = con.execute(query, params or {}).fetchall()
+    return rows[0][0] if rows else None
+
+
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-    return int(row[0]) if row else 0
+    return int(_one(con, f"SELECT count(*) FROM {table}") or 0)
 
 
 def _literal(text: str) -> str:
@@ -81,26 +89,22 @@ def quote_name(name: str) -> str:
     return f'"{name}"'
 
 
-def artifact(work: Path, name: str) -> Path:
-    return work / f"{name}.parquet"
-
-
 def _copy(
     con: duckdb.DuckDBPyConnection, query: str, path: Path, params: dict[str, Any] | None = None
 ) -> None:
-    """Write a query's rows to ``path`` whole or not at all."""
+    """Write a query's rows to ``path`` (a delivered file: no identifiers) whole or not at all."""
     tmp = path.with_suffix(".parquet.tmp")
     con.execute(f"COPY ({query}) TO {_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)", params or {})
     tmp.replace(path)
 
 
-def attach(con: duckdb.DuckDBPyConnection, work: Path) -> None:
+def attach(con: duckdb.DuckDBPyConnection, work: WorkFolder) -> None:
     """The artifacts of the steps before, as views: m, _removed, _pseudonyms, _suppressed."""
     for view, name in (("m", "minimised"), ("_removed", "removed"), ("_pseudonyms", "pseudonyms"),
                        ("_suppressed", "suppressed")):  # fmt: skip
-        path = artifact(work, name)
+        path = work.artifact(name)
         if path.exists():
-            con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({_literal(str(path))})")
+            con.register(view, dataset(path, work.key))
 
 
 # The latest version of each record as known at ``$as_of``, over ``read_parquet($files)`` as ``s``.
@@ -113,7 +117,7 @@ KNOWN_AT_FROM = """read_parquet($files) s LEFT JOIN (
 KNOWN_AT_WHERE = "s.recorded_at <= $as_of AND s.version = coalesce(l.latest, 1)"
 
 
-def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: Path) -> StepResult:
+def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: WorkFolder) -> StepResult:
     """The permitted columns of the permitted rows, as the registry knew them at the as-of time."""
     source = SOURCES[plan.dataset]
     source.require_data(registry, plan.as_of)
@@ -139,19 +143,20 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, wo
         conditions.append(
             f"{col(source.person_column)} IN ({_population_sql(plan.population, registry, params)})"
         )
-    _copy(
+    store(
         con,
         f"""
         SELECT s.record_id, {col(source.person_column)} AS _person, {", ".join(col(c) for c in plan.columns)}
         FROM {KNOWN_AT_FROM}
         WHERE {" AND ".join(conditions)}
         """,
-        artifact(work, "minimised"),
+        work,
+        "minimised",
         params,
     )
-    total = con.execute("SELECT count(*) FROM read_parquet($files)", {"files": files}).fetchone()
+    total = int(_one(con, "SELECT count(*) FROM read_parquet($files)", {"files": files}) or 0)
     attach(con, work)
-    return StepResult(int(total[0]) if total else 0, _count(con, "m"), {"as_of": plan.as_of.isoformat()})
+    return StepResult(total, _count(con, "m"), {"as_of": plan.as_of.isoformat()})
 
 
 def _rows_in(
@@ -199,7 +204,7 @@ def _population_sql(population: Population, registry: Path, params: dict[str, An
 
 
 def optout_filter(
-    con: duckdb.DuckDBPyConnection, work: Path, opted_out: frozenset[str], optout_key: bytes
+    con: duckdb.DuckDBPyConnection, work: WorkFolder, opted_out: frozenset[str], optout_key: bytes
 ) -> StepResult:
     """Find everyone in the rows opted out at the as-of time (their keyed hashes are ``opted_out``).
 
@@ -211,24 +216,24 @@ def optout_filter(
     if opted_out:
         con.executemany("INSERT INTO _optouts VALUES (?)", [[p] for p in sorted(opted_out)])
     ipad, opad = hmac_pads(optout_key)
-    _copy(
+    store(
         con,
         f"""SELECT _person FROM (SELECT DISTINCT _person FROM m)
         WHERE {hmac_sql("_person")} IN (SELECT person FROM _optouts) ORDER BY _person""",
-        artifact(work, "removed"),
+        work,
+        "removed",
         {"ipad": ipad, "opad": opad},
     )
     attach(con, work)
     removed = _count(con, "_removed")
-    gone = con.execute("SELECT count(*) FROM m SEMI JOIN _removed USING (_person)").fetchone()
-    rows_removed = int(gone[0]) if gone else 0
+    rows_removed = int(_one(con, "SELECT count(*) FROM m SEMI JOIN _removed USING (_person)") or 0)
     return StepResult(
         rows_in, rows_in - rows_removed, {"persons_removed": removed, "rows_removed": rows_removed}
     )
 
 
 def pseudonymise(
-    con: duckdb.DuckDBPyConnection, plan: TablePlan, work: Path, key: bytes, rows_in: int
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, work: WorkFolder, key: bytes, rows_in: int
 ) -> StepResult:
     """Give every kept person the permit's pseudonym (pseudonymised); anonymised data get none.
 
@@ -238,11 +243,12 @@ def pseudonymise(
     attach(con, work)
     ipad, opad = hmac_pads(key)
     pseudonym = f"left({hmac_sql('_person')}, 32)" if plan.pseudonymised else "NULL"
-    _copy(
+    store(
         con,
         f"""SELECT _person, {pseudonym} AS {PSEUDONYM_COLUMN}
         FROM (SELECT DISTINCT _person FROM m) ANTI JOIN _removed USING (_person) ORDER BY _person""",
-        artifact(work, "pseudonyms"),
+        work,
+        "pseudonyms",
         {"ipad": ipad, "opad": opad} if plan.pseudonymised else {},
     )
     return StepResult(rows_in, rows_in, {"pseudonymised": plan.pseudonymised})
@@ -315,7 +321,7 @@ def generalise(plan: TablePlan, rows: int) -> StepResult:
 def disclosure_check(
     con: duckdb.DuckDBPyConnection,
     plan: TablePlan,
-    work: Path,
+    work: WorkFolder,
     rows_in: int,
     min_k: int,
     max_suppressed_share: float = MAX_SUPPRESSED_SHARE,
@@ -342,22 +348,23 @@ def disclosure_check(
     groups = f"""SELECT {keys}, count(*) AS n, count(DISTINCT _person) AS persons, {l_of} AS l
         FROM ({rows_sql(plan, suppressed=False, person=True)}) GROUP BY {keys}"""
     too_small = f"persons < {int(min_k)}" + (f" OR l < {int(min_l)}" if diverse else "")
-    _copy(
+    store(
         con,
         f"SELECT {keys}, n, persons, l FROM ({groups}) WHERE {too_small} ORDER BY {keys}",
-        artifact(work, "suppressed"),
+        work,
+        "suppressed",
     )
     attach(con, work)
     gone = con.execute(
         """SELECT coalesce(sum(n), 0), count(*), coalesce(sum(n) FILTER (WHERE persons < $k), 0)
         FROM _suppressed""",
         {"k": int(min_k)},
-    ).fetchone()
+    ).fetchall()[0]
     suppressed, groups_suppressed, for_k = (int(v) for v in gone) if gone else (0, 0, 0)
     smallest = con.execute(
         f"""SELECT min(persons), min(l) FROM (SELECT count(DISTINCT _person) AS persons, {l_of} AS l
         FROM ({rows_sql(plan, suppressed=True, person=True)}) GROUP BY {keys})"""
-    ).fetchone()
+    ).fetchall()[0]
     k = int(smallest[0]) if smallest and smallest[0] is not None else None
     l_value = int(smallest[1]) if diverse and smallest and smallest[1] is not None else None
     held = None
@@ -380,7 +387,7 @@ def disclosure_check(
 
 
 def write_parquet(
-    con: duckdb.DuckDBPyConnection, plan: TablePlan, work: Path, path: Path, rows: int
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, work: WorkFolder, path: Path, rows: int
 ) -> StepResult:
     """Write the rows in source order, so the same input gives the same bytes."""
     attach(con, work)

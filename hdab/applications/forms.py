@@ -7,9 +7,9 @@ researcher sees them all at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from hdab.applications.domain import ApplicationForm, CaseType, DataSpecification
+from hdab.applications.domain import ApplicationForm, CaseType, CohortCriterion, DataSpecification
 from hdab.core.errors import FieldError
 
 # The catalogue's variables of a dataset, or None when the catalogue has no such published dataset.
@@ -111,6 +111,13 @@ def specification_errors(
                 f"{where}.recurrence", "recurring deliveries are for public-sector bodies (Art. 67(5))"
             )
         )
+    asked = [d.dataset for d in spec.datasets]
+    for repeated in sorted({d for d in asked if asked.count(d) > 1}):
+        errors.append(
+            FieldError(
+                f"{where}.datasets", f"{repeated!r} is asked for more than once: ask for each dataset once"
+            )
+        )
     for i, request in enumerate(spec.datasets):
         path = f"{where}.datasets.{i}"
         known = variables(request.dataset)
@@ -187,6 +194,37 @@ def _population_errors(spec: DataSpecification) -> list[FieldError]:
     return []
 
 
+def _cohort_widened(
+    path: str, asked: Sequence[CohortCriterion], narrowed: Sequence[CohortCriterion]
+) -> list[FieldError]:
+    """Every criterion asked for stays, on the same variable, each code prefix the same or longer.
+
+    Criteria are combined with AND and a criterion's prefixes with OR: dropping a criterion, moving
+    it to another variable, or a prefix no prefix asked for begins, lets more rows in.
+    """
+    remaining = list(narrowed)
+    for criterion in asked:
+        match = next(
+            (
+                c
+                for c in remaining
+                if c.variable == criterion.variable
+                and all(any(p.startswith(q) for q in criterion.prefixes) for p in c.prefixes)
+            ),
+            None,
+        )
+        if match is None:
+            return [
+                FieldError(
+                    f"{path}.cohort",
+                    f"the criterion on {criterion.variable} ({', '.join(criterion.prefixes)}) may only be"
+                    " narrowed: keep it, with the same or longer code prefixes",
+                )
+            ]
+        remaining.remove(match)
+    return []
+
+
 def narrows(original: DataSpecification, narrowed: DataSpecification) -> list[FieldError]:
     """The caseworker may narrow what was asked for, never widen it (Art. 66 data minimisation)."""
     errors: list[FieldError] = []
@@ -208,6 +246,7 @@ def narrows(original: DataSpecification, narrowed: DataSpecification) -> list[Fi
             errors.append(FieldError(f"{path}.period", "the period may only be shortened"))
         if request.pseudonymised and not asked.pseudonymised:
             errors.append(FieldError(f"{path}.pseudonymised", "anonymised data may not become pseudonymised"))
+        errors.extend(_cohort_widened(path, asked.cohort, request.cohort))
         if request.whole_population and not asked.whole_population:
             errors.append(
                 FieldError(f"{path}.whole_population", "the study population may not become everyone")

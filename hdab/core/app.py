@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 import hdab
-from hdab.core import apidocs, csrf, domains, notices, oidc, runtime
+from hdab.core import apidocs, audit, csrf, domains, notices, oidc, runtime
 from hdab.core.auth import (
     SESSION_COOKIE,
     Principal,
@@ -117,6 +117,18 @@ def _dev_router(idp: DevIdentityProvider, secure_cookie: bool) -> APIRouter:
     return router
 
 
+def _first_audit_checkpoint() -> None:
+    """The audit chain's first checkpoint, when there is none: it records where plain hashes end."""
+    try:
+        with runtime.database().session() as session:
+            made = audit.ensure_checkpoint(session)
+    except Exception as exc:  # a start-up check: never stops the service, always says why
+        log.warning("no first audit checkpoint: %s", exc.__class__.__name__ + ": " + str(exc)[:300])
+        return
+    if made is not None:
+        log.info("first audit checkpoint: entry %d, plain hashes until entry %s", made.seq, made.legacy_until)
+
+
 def create_app(settings: Settings | None = None, *, run_scheduler: bool = False) -> FastAPI:
     """Build the web app for ``settings`` (default: the environment's). Refuses unsafe production settings."""
     runtime.configure(settings if settings is not None else runtime.settings())  # also configures Celery
@@ -128,6 +140,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _first_audit_checkpoint()
         if scheduler is not None:
             scheduler.start()
         yield

@@ -157,6 +157,7 @@ class Verification:
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
     checkpoints_checked: int = 0
+    last_legacy: int = 0  # the last entry with a plain SHA-256 (0: none)
 
 
 @dataclass(frozen=True)
@@ -167,19 +168,31 @@ class Checkpoint:
     hash: str
     at: str
     signature: str
+    # the last entry that carries the unkeyed SHA-256 of before the key (0: none); from the first
+    # checkpoint on, a plain hash after it is a forgery even when no keyed entry is left to say so
+    legacy_until: int | None = None
 
     def line(self) -> str:
-        return canonical_json(
-            {"seq": self.seq, "hash": self.hash, "at": self.at, "signature": self.signature}
-        )
+        data: dict[str, Any] = {
+            "seq": self.seq,
+            "hash": self.hash,
+            "at": self.at,
+            "signature": self.signature,
+        }
+        if self.legacy_until is not None:
+            data["legacy_until"] = self.legacy_until
+        return canonical_json(data)
 
 
 class CheckpointError(ValueError):
     """The checkpoint file cannot be read or holds a line not signed with the audit key."""
 
 
-def _checkpoint_signature(seq: int, value: str, at: str, key: bytes) -> str:
-    message = canonical_json({"seq": seq, "hash": value, "at": at}).encode()
+def _checkpoint_signature(seq: int, value: str, at: str, key: bytes, legacy_until: int | None = None) -> str:
+    signed: dict[str, Any] = {"seq": seq, "hash": value, "at": at}
+    if legacy_until is not None:
+        signed["legacy_until"] = legacy_until
+    message = canonical_json(signed).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -198,7 +211,11 @@ def read_checkpoints(path: Path | None = None) -> list[Checkpoint]:
         return []
     key = _derived_key(b"hdab-audit-checkpoint")
     checkpoints: list[Checkpoint] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"checkpoint file {path} cannot be read: {exc.__class__.__name__}") from None
+    for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         try:
@@ -208,10 +225,11 @@ def read_checkpoints(path: Path | None = None) -> list[Checkpoint]:
                 hash=str(data["hash"]),
                 at=str(data["at"]),
                 signature=str(data["signature"]),
+                legacy_until=int(data["legacy_until"]) if "legacy_until" in data else None,
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise CheckpointError(f"checkpoint file {path} line {number} is not a checkpoint") from None
-        expected = _checkpoint_signature(found.seq, found.hash, found.at, key)
+        expected = _checkpoint_signature(found.seq, found.hash, found.at, key, found.legacy_until)
         if not hmac.compare_digest(expected, found.signature):
             raise CheckpointError(
                 f"checkpoint file {path} line {number} is not signed with HDAB_AUDIT_MAC_KEY"
@@ -243,7 +261,10 @@ def verify(session: Session, checkpoint_file: Path | None = None) -> Verificatio
             )
     if 0 in by_seq and by_seq[0].hash != GENESIS_HASH:
         return Verification(False, 0, 0, "the checkpoint of the empty chain names a hash")
+    # where plain hashes end, as the first checkpoint recorded it (outside the database)
+    legacy_until = next((c.legacy_until for c in checkpoints if c.legacy_until is not None), None)
     chain_key = _derived_key(b"hdab-audit-chain")
+    last_legacy = 0
     expected_seq = 1
     previous_hash = GENESIS_HASH
     keyed = False  # past the cut-over: every entry from here on must carry the MAC
@@ -270,7 +291,19 @@ def verify(session: Session, checkpoint_file: Path | None = None) -> Verificatio
         message = (entry.prev_hash + _canonical_entry(entry)).encode()
         if hmac.compare_digest(hmac.new(chain_key, message, hashlib.sha256).hexdigest(), entry.hash):
             keyed = True
-        elif keyed or legacy_entry_hash(entry) != entry.hash:
+        elif legacy_until is not None and entry.seq > legacy_until and legacy_entry_hash(entry) == entry.hash:
+            return Verification(
+                False,
+                checked,
+                entry.seq,
+                f"entry {entry.seq} carries a plain hash, but the checkpoints say plain hashes ended at"
+                f" entry {legacy_until}: the chain was rewritten",
+            )
+        elif (
+            keyed
+            or (legacy_until is not None and entry.seq > legacy_until)
+            or legacy_entry_hash(entry) != entry.hash
+        ):
             return Verification(
                 False,
                 checked,
@@ -285,6 +318,8 @@ def verify(session: Session, checkpoint_file: Path | None = None) -> Verificatio
                 entry.seq,
                 f"entry {entry.seq} differs from the checkpoint taken at {mark.at}: the chain was rewritten",
             )
+        if not keyed:
+            last_legacy = entry.seq
         previous_hash = entry.hash
         expected_seq += 1
         checked += 1
@@ -310,7 +345,7 @@ def verify(session: Session, checkpoint_file: Path | None = None) -> Verificatio
             f"the chain ends at entry {last_seq} but the checkpoint taken at {latest.at} names entry"
             f" {latest.seq}: entries were removed from the end",
         )
-    return Verification(True, checked, None, None, last_seq, previous_hash, len(checkpoints))
+    return Verification(True, checked, None, None, last_seq, previous_hash, len(checkpoints), last_legacy)
 
 
 def checkpoint(session: Session, checkpoint_file: Path | None = None) -> Checkpoint:
@@ -324,10 +359,11 @@ def checkpoint(session: Session, checkpoint_file: Path | None = None) -> Checkpo
         raise ChainBroken(result)
     path = _checkpoint_path(checkpoint_file)
     at = clock.now().isoformat(timespec="microseconds")
+    legacy_until = result.last_legacy
     signature = _checkpoint_signature(
-        result.last_seq, result.last_hash, at, _derived_key(b"hdab-audit-checkpoint")
+        result.last_seq, result.last_hash, at, _derived_key(b"hdab-audit-checkpoint"), legacy_until
     )
-    made = Checkpoint(result.last_seq, result.last_hash, at, signature)
+    made = Checkpoint(result.last_seq, result.last_hash, at, signature, legacy_until)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         out.write(made.line() + "\n")
@@ -335,6 +371,18 @@ def checkpoint(session: Session, checkpoint_file: Path | None = None) -> Checkpo
         os.fsync(out.fileno())
     logger.info("audit checkpoint: entry %d, hash %s, at %s, in %s", made.seq, made.hash, made.at, path)
     return made
+
+
+def ensure_checkpoint(session: Session, checkpoint_file: Path | None = None) -> Checkpoint | None:
+    """Take the first checkpoint when there is none yet (at start-up): it fixes where plain hashes end.
+
+    Without it, someone with database access could rewrite the whole chain as plain SHA-256 before
+    the first scheduled checkpoint, and nothing outside the database would say otherwise.
+    """
+    path = _checkpoint_path(checkpoint_file)
+    if path.exists():
+        return None
+    return checkpoint(session, path)
 
 
 class ChainBroken(Exception):

@@ -358,7 +358,12 @@ def run_statistics(database: Database, job_id: str) -> str:
         assert job is not None and job.application_id is not None
         request = applications.statistics_request(session, job.application_id)
         try:
-            specs = statistics.specs_from_request(request.specification.tables)
+            described = {
+                identifier: disclosure_of(found)
+                for identifier in request.specification.dataset_identifiers()
+                if (found := catalog.dataset(session, identifier)) is not None
+            }
+            specs = statistics.specs_from_request(request.specification.tables, described)
         except ValueError as exc:
             _end(session, job, JobStatus.FAILED, error=str(exc))
             return job.status

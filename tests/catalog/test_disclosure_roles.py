@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from sqlalchemy import select
 
 from hdab.catalog.rdf.namespaces import HDAB
@@ -130,3 +130,16 @@ def test_the_dataset_page_shows_each_role_in_both_languages(client: TestClient) 
     )
     row = page.text.split('id="variable-hovedtilstand"', 1)[1].split("</tr>", 1)[0]
     assert "Sensitive" in row
+
+
+def test_a_role_given_as_a_literal_is_refused_not_dropped(client: TestClient, holder: dict[str, str]) -> None:
+    """A string where the term belongs once left the column unclassified, and out of k-anonymity."""
+    graph = Graph().parse(data=client.get("/datasets/npr-somatikk?format=ttl").text, format="turtle")
+    kjonn = next(s for s in graph.subjects() if str(s).endswith("#variable-kjonn"))
+    graph.set((kjonn, HDAB.disclosureRole, Literal("non_identifying")))
+    response = client.post(
+        "/api/catalog/import", content=graph.serialize(format="turtle"), headers={**holder, **TURTLE}
+    )
+    assert response.status_code == 422, response.text
+    assert "not a literal" in response.text
+    assert column(record_of(client, "npr-somatikk"), "kjonn")["disclosure"] == "quasi_identifier"

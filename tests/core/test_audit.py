@@ -335,8 +335,8 @@ def test_whole_chain_recomputed_as_legacy_is_detected_by_the_checkpoint(database
     rewrite_chain(database, 1, audit.legacy_entry_hash, actor="forged")
     assert verify_without_checkpoints(database).ok  # indistinguishable from a pre-key chain
     result = verify(database)
-    assert (result.ok, result.bad_seq) == (False, 4)  # the checkpointed entry
-    assert "entry 4 differs from the checkpoint" in (result.problem or "")
+    assert (result.ok, result.bad_seq) == (False, 1)  # the checkpoint says plain hashes ended at 0
+    assert "plain hashes ended at entry 0" in (result.problem or "")
 
 
 def test_edit_in_the_middle_is_still_detected_with_checkpoints(database: Database) -> None:
@@ -376,7 +376,7 @@ def test_cli_checkpoint_then_verify_catches_truncation(settings: Settings, datab
     assert made.returncode == 0, made.stderr
     assert "audit checkpoint: entry 3 at " in made.stdout
     line = json.loads((settings.data_dir / "audit-checkpoints.jsonl").read_text().splitlines()[-1])
-    assert set(line) == {"seq", "hash", "at", "signature"} and line["seq"] == 3
+    assert set(line) == {"seq", "hash", "at", "signature", "legacy_until"} and line["seq"] == 3
     ok = _cli_verify(settings)
     assert ok.returncode == 0 and "intact: 3 entries, 1 checkpoints" in ok.stdout, ok.stderr
     with database.session() as session:
@@ -391,3 +391,25 @@ def test_cli_checkpoint_then_verify_catches_truncation(settings: Settings, datab
     assert "names entry 3: entries were removed from the end" in broken.stderr
     refused = run_hdab("audit", "checkpoint", env=env)
     assert refused.returncode == 1 and "not checkpointed" in refused.stderr
+
+
+def test_a_chain_rewritten_as_plain_hashes_after_the_first_checkpoint_is_caught(
+    settings: Settings, database: Database, tmp_path: Path
+) -> None:
+    """With no keyed entry left, only the first checkpoint still says where plain hashes ended."""
+    file = tmp_path / "checkpoints.jsonl"
+    with database.session() as session:
+        assert audit.ensure_checkpoint(session, file) is not None  # start-up: empty chain, no legacy
+        assert audit.ensure_checkpoint(session, file) is None  # once only
+        for i in range(3):
+            audit.record(session, actor="a", action="x.y", object_type="o", object_id=str(i))
+    rewrite_chain(database, 1, audit.legacy_entry_hash, actor="forged")
+    with database.session() as session:
+        result = audit.verify(session, file)
+    assert not result.ok and "plain hashes ended at entry 0" in (result.problem or "")
+
+
+def test_a_checkpoint_path_that_is_a_folder_is_a_clear_error(database: Database, tmp_path: Path) -> None:
+    with database.session() as session:
+        result = audit.verify(session, tmp_path)
+    assert not result.ok and "cannot be read" in (result.problem or "")

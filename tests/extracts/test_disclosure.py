@@ -219,12 +219,41 @@ def test_pseudonymised_plans_read_as_before() -> None:
     assert "lopenummer" not in table["columns"]
 
 
-def test_an_application_may_add_quasi_identifiers() -> None:
+def test_an_application_may_add_quasi_identifiers_but_not_turn_a_sensitive_one_into_one() -> None:
+    request = {**ANONYMISED, "variables": [*ANONYMISED["variables"], "extra"], "quasi_identifiers": ["extra"]}
+    plan = planning.plan_for_permit([permit_version("NO-HDAB-2026-DISC", [request])], 5, disclosure=CATALOGUE)
+    [table] = plan.tables
+    assert set(table.quasi_identifiers) == {*QUASI, "extra"}
+    # naming the sensitive diagnosis a quasi-identifier would make every group hold one diagnosis
+    # and so switch its 2-diversity off: it stays sensitive
     request = {**ANONYMISED, "quasi_identifiers": ["hovedtilstand"]}
     plan = planning.plan_for_permit([permit_version("NO-HDAB-2026-DISC", [request])], 5, disclosure=CATALOGUE)
     [table] = plan.tables
-    assert set(table.quasi_identifiers) == {*QUASI, "hovedtilstand"}
-    assert table.sensitive == ()  # counted as a quasi-identifier now, not as a sensitive value
+    assert set(table.quasi_identifiers) == set(QUASI) and table.sensitive == ("hovedtilstand",)
+
+
+def test_a_group_of_one_diagnosis_stays_out_when_the_applicant_calls_the_diagnosis_a_quasi_identifier(
+    tmp_path: Path,
+) -> None:
+    rows = [contact(i, i, "1", 1950, "0301", "I63", i) for i in range(5)]
+    registry = write_registry(tmp_path / "registry", rows)
+    sneaky = {**ANONYMISED, "quasi_identifiers": ["hovedtilstand"]}
+    assert delivered(extract(registry, tmp_path / "spe", sneaky)) == []
+
+
+def test_a_dataset_asked_for_twice_is_refused() -> None:
+    """Once the validator read the last copy and the planner the first: the population was lost."""
+    with pytest.raises(planning.PlanError, match="more than once"):
+        planning.plan_for_permit([permit_version("NO-HDAB-2026-DISC", [ANONYMISED, ANONYMISED])], 5)
+
+
+def test_the_month_of_a_time_is_the_norwegian_month_on_any_worker(tmp_path: Path) -> None:
+    late = contact(1, 1, "1", 1950, "0301", "I63", 0)
+    late["innskrivningstidspunkt"] = datetime(2025, 1, 31, 23, 30, tzinfo=UTC)  # 1 February in Oslo
+    rows = [late] + [contact(i, i, "1", 1950, "0301", ("I21", "I63")[i % 2], 40) for i in range(2, 8)]
+    registry = write_registry(tmp_path / "registry", rows)
+    out = delivered(extract(registry, tmp_path / "spe", ANONYMISED))
+    assert "2025-01" not in {r["innskrivningstidspunkt"] for r in out}
 
 
 PERSON = st.tuples(st.sampled_from("12"), st.integers(1940, 1943), st.sampled_from(["0301", "4601"]))

@@ -187,7 +187,7 @@ def spec(*datasets: dict[str, Any], population: str | None = None) -> DataSpecif
 
 
 def lookup(identifier: str) -> frozenset[str] | None:
-    return frozenset({*STROKE["variables"], *GP["variables"]})
+    return frozenset({*STROKE["variables"], *GP["variables"], "bitilstand"})
 
 
 def errors_of(specification: DataSpecification) -> dict[str, str]:
@@ -237,3 +237,30 @@ def test_a_permit_extracted_before_plan_versions_keeps_version_1(app: tuple[Test
     assert "plan_version" not in rerun.plan and "period_from" not in rerun.plan["tables"][0]
     manifest = json.loads((Path(str(rerun.delivery_path)) / "manifest.json").read_text())
     assert "plan_version" not in manifest["plan"]
+
+
+def test_a_dataset_asked_for_twice_is_an_error_in_the_form() -> None:
+    plain = {**STROKE, "cohort": []}
+    problems = errors_of(spec(plain, STROKE, GP))
+    assert "more than once" in problems["specification.datasets"]
+
+
+def test_a_caseworker_cannot_widen_the_cohort_under_the_name_of_narrowing() -> None:
+    def cohort(*criteria: tuple[str, list[str]]) -> dict[str, Any]:
+        return {**STROKE, "cohort": [{"variable": v, "prefixes": p} for v, p in criteria]}
+
+    asked = spec(cohort(("hovedtilstand", ["I63"])), GP)
+    for wider in (
+        cohort(("hovedtilstand", ["I"])),
+        cohort(("hovedtilstand", ["I63", "J"])),
+        cohort(("bitilstand", ["I63"])),
+        {**STROKE, "cohort": []},
+    ):
+        fields = {e.field for e in narrows(asked, spec(wider, GP))}
+        assert "specification.datasets.0.cohort" in fields, wider
+    both = spec(cohort(("hovedtilstand", ["I63"]), ("bitilstand", ["E11"])), GP)
+    assert narrows(both, spec(cohort(("hovedtilstand", ["I63"])), GP))  # dropping an AND widens
+    # narrower: a longer prefix, fewer alternatives, one more criterion
+    assert narrows(asked, spec(cohort(("hovedtilstand", ["I630"])), GP)) == []
+    assert narrows(spec(cohort(("hovedtilstand", ["I63", "I61"])), GP), asked) == []
+    assert narrows(asked, spec(cohort(("hovedtilstand", ["I63"]), ("kjonn", ["2"])), GP)) == []

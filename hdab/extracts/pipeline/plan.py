@@ -155,6 +155,13 @@ def plan_for_permit(
         for request in version.specification.datasets:
             first_seen.setdefault(request.dataset, version.approved_at)
     specification = current.specification
+    asked = [d.dataset for d in specification.datasets]
+    if len(set(asked)) != len(asked):
+        repeated = sorted({d for d in asked if asked.count(d) > 1})
+        raise PlanError(
+            f"the permit names {', '.join(repeated)} more than once; each dataset is asked for once",
+            code="dataset_repeated",
+        )
     population = None
     defining = specification.population_dataset() if plan_version >= 2 else None
     if defining is not None:
@@ -188,7 +195,12 @@ def plan_for_permit(
                 dataset=request.dataset,
             )
         anonymised = not request.pseudonymised
-        asked_quasi = set(request.quasi_identifiers) | (known.quasi if anonymised else set())
+        # an application may add quasi-identifiers, never remove one, and never turn one of the
+        # catalogue's sensitive variables into a quasi-identifier (that would switch off its
+        # l-diversity: every group would hold one value of it)
+        asked_quasi = (set(request.quasi_identifiers) | (known.quasi if anonymised else set())) - (
+            known.sensitive if anonymised else set()
+        )
         quasi = tuple(c for c in columns if c in asked_quasi)
         if not anonymised:  # as before: in the order asked (k-anonymity is for anonymised data)
             quasi = tuple(q for q in request.quasi_identifiers if q in columns)
@@ -206,9 +218,7 @@ def plan_for_permit(
                 as_of=run_at or first_seen[request.dataset],
                 optout_at=first_seen[request.dataset],
                 changed_since=changed_since,
-                sensitive=tuple(c for c in columns if c in known.sensitive and c not in quasi)
-                if anonymised
-                else (),
+                sensitive=tuple(c for c in columns if c in known.sensitive) if anonymised else (),
                 coarsen=tuple((c, known.coarsen[c]) for c in columns if c in known.coarsen)
                 if anonymised
                 else (),

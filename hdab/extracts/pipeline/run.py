@@ -146,6 +146,8 @@ def _connect(ctx: Context, temp: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"memory_limit": ctx.memory_limit, "temp_directory": str(temp)})
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
+    if ctx.plan.plan_version >= 2:  # a month or a year of a date-time is a Norwegian one, on any worker
+        con.execute("SET TimeZone = 'Europe/Oslo'")
     return con
 
 
@@ -182,6 +184,8 @@ def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dic
     files = ctx.work_folder(ref.dataset)
     work = files.path
     ctx.work.parent.mkdir(mode=workfiles.FOLDER_MODE, parents=True, exist_ok=True)
+    # what a killed step spilled (DuckDB's temporary files are not encrypted) goes before the next
+    workfiles.remove(ctx.spill)
     for folder in (ctx.work, work, ctx.spill):  # nobody else may even look in
         workfiles.private_folder(folder)
     ctx.incoming.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ margin under the threshold is itself suppressed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,8 +20,8 @@ from typing import Any
 
 import duckdb
 
-from hdab.extracts.pipeline.plan import oslo_midnight
-from hdab.extracts.pipeline.sources import SOURCES
+from hdab.extracts.pipeline.plan import Disclosure, oslo_midnight
+from hdab.extracts.pipeline.sources import DIRECT_IDENTIFIERS, SOURCES
 from hdab.extracts.pipeline.steps import KNOWN_AT_FROM, KNOWN_AT_WHERE, hmac_pads, hmac_sql, quote_name
 
 TOTAL = "_total"
@@ -37,6 +37,7 @@ class TableSpec:
     measure: str  # persons or records
     period_start: date
     period_end: date
+    coarsen: tuple[tuple[str, str], ...] = ()  # (dimension, month | year | county): the catalogue's
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,16 @@ class CountedTable:
     secondary: int
 
     def rows(self) -> list[dict[str, Any]]:
-        """Cells and margins as delivered: the count, or None where suppressed."""
+        """Cells and margins as delivered: the count, or None where suppressed.
+
+        A suppressed cell is left out altogether: its key alone would say that someone with that
+        combination exists (the only man born in 1952 in a small municipality has diagnosis T90).
+        A suppressed margin names one value of one dimension only, and is listed.
+        """
         out = []
         for cell, count in sorted(self.with_margins().items()):
+            if cell in self.suppressed and TOTAL not in cell:
+                continue
             row: dict[str, Any] = dict(zip(self.spec.dimensions, cell, strict=True))
             row["count"] = None if cell in self.suppressed else count
             row["suppressed"] = cell in self.suppressed
@@ -108,7 +116,14 @@ def count_table(
     """Count one table from the registry as known at ``as_of``, opted-out persons left out; suppress."""
     source = SOURCES[spec.dataset]
     source.require_data(registry, as_of)
-    dims = ", ".join(f"CAST(s.{quote_name(d)} AS VARCHAR)" for d in spec.dimensions)
+    coarse = dict(spec.coarsen)
+    dims = ", ".join(
+        STATISTICS_COARSEN[coarse[d]].format(q=f"s.{quote_name(d)}")
+        if d in coarse
+        else f"CAST(s.{quote_name(d)} AS VARCHAR)"
+        for d in spec.dimensions
+    )
+    con.execute("SET TimeZone = 'Europe/Oslo'")  # months and years are Norwegian ones
     measure = "count(DISTINCT s._person)" if spec.measure == "persons" else "count(*)"
     ipad, opad = hmac_pads(optout_key)
     con.execute("CREATE OR REPLACE TEMP TABLE _optouts (person VARCHAR PRIMARY KEY)")
@@ -141,8 +156,21 @@ def count_table(
     return CountedTable(spec, cells, hidden, primary, secondary)
 
 
-def specs_from_request(tables: Sequence[Any]) -> list[TableSpec]:
-    """Table specifications from a statistics request's tables (one dataset per table)."""
+STATISTICS_COARSEN = {
+    "month": "strftime({q}, '%Y-%m')",
+    "year": "strftime({q}, '%Y')",
+    "county": "left(CAST({q} AS VARCHAR), 2)",
+}
+
+
+def specs_from_request(
+    tables: Sequence[Any], disclosure: Mapping[str, Disclosure] | None = None
+) -> list[TableSpec]:
+    """Table specifications from a statistics request's tables (one dataset per table).
+
+    ``disclosure`` is the catalogue's classification: a direct identifier is never a dimension,
+    and a dimension the catalogue generalises in anonymised releases is counted generalised.
+    """
     out = []
     for table in tables:
         datasets = {d.dataset for d in table.dimensions}
@@ -151,6 +179,13 @@ def specs_from_request(tables: Sequence[Any]) -> list[TableSpec]:
         dataset = datasets.pop()
         if dataset not in SOURCES:
             raise ValueError(f"table {table.title!r}: there is no source table for dataset {dataset!r} yet")
+        known = (disclosure or {}).get(dataset, Disclosure())
+        never = sorted({d.variable for d in table.dimensions} & (DIRECT_IDENTIFIERS | known.direct))
+        if never:
+            raise ValueError(
+                f"table {table.title!r}: {', '.join(never)} identifies persons or records directly"
+                " and cannot be a dimension of a statistics table"
+            )
         out.append(
             TableSpec(
                 table.title,
@@ -159,6 +194,11 @@ def specs_from_request(tables: Sequence[Any]) -> list[TableSpec]:
                 table.measure.value,
                 table.period.start,
                 table.period.end,
+                tuple(
+                    (d.variable, known.coarsen[d.variable])
+                    for d in table.dimensions
+                    if d.variable in known.coarsen
+                ),
             )
         )
     return out

@@ -55,11 +55,14 @@ COARSENINGS = {Coarsening.MONTH: HDAB.ToMonth, Coarsening.YEAR: HDAB.ToYear, Coa
 def _read_term(g: Graph, node: Node, p: URIRef, terms: dict[_T, URIRef], name: str) -> _T | None:
     """The one term of ours ``p`` names, or None; an IRI that is not one of ``terms`` is an error."""
     values = read_iris(g, node, p)
+    allowed = ", ".join(f"hdab:{str(iri).rsplit('#', 1)[-1]}" for iri in terms.values())
+    if any(not isinstance(o, URIRef) for o in g.objects(node, p)):
+        # a literal ("non_identifying") would otherwise be dropped and leave the column unclassified
+        raise ValueError(f"column {name}: {p.n3()} takes an IRI, one of {allowed}, not a literal")
     if not values:
         return None
     by_iri = {str(iri): value for value, iri in terms.items()}
     if len(values) > 1 or values[0] not in by_iri:
-        allowed = ", ".join(f"hdab:{str(iri).rsplit('#', 1)[-1]}" for iri in terms.values())
         raise ValueError(f"column {name}: {p.n3()} takes one of {allowed}")
     return by_iri[values[0]]
 

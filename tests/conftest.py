@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from hdab.core import clock, domains, migrate, runtime
+from hdab.core import clock, domains, migrate, outbox, runtime
 from hdab.core.db import Base, Database
 from hdab.core.settings import Settings
 from tests.support import backends
@@ -116,6 +116,7 @@ def settings(tmp_path: Path, database_url: str) -> Iterator[Settings]:
     current = backends.make_settings(tmp_path / "data", database_url)
     runtime.configure(current)
     yield current
+    assert outbox.wait_for_background(120), "in-process background work still running after 120 s"
     if not current.uses_sqlite:
         _truncate_postgres(runtime.database())
     runtime.database().dispose()
@@ -134,4 +135,5 @@ def sqlite_settings(tmp_path: Path, sqlite_template: Path) -> Iterator[Settings]
     current = backends.make_settings(tmp_path / "data", f"sqlite:///{target}")
     runtime.configure(current)
     yield current
+    assert outbox.wait_for_background(120), "in-process background work still running after 120 s"
     runtime.database().dispose()

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hdab.catalog import repository, service
 from hdab.catalog.codec import record_from_json
 from hdab.catalog.models import CatalogDataset
 from hdab.catalog.ownership import Writer, require
-from hdab.catalog.rdf.formats import BY_KEY, BY_MEDIA_TYPE, FORMATS
+from hdab.catalog.rdf.formats import BY_KEY, BY_MEDIA_TYPE, FORMATS, RdfFormat
 from hdab.catalog.rdf.safe_parse import parse_rdf
 from hdab.core import runtime
 from hdab.core.auth import Principal, Role, require_roles
@@ -251,9 +252,14 @@ async def import_catalog(
         data.extend(chunk)
         if len(data) > settings.import_max_bytes:
             raise ProblemError(f"the upload exceeds {settings.import_max_bytes} bytes", 413, "too-large")
-    graph = parse_rdf(
-        bytes(data), fmt, max_bytes=settings.import_max_bytes, max_triples=settings.import_max_triples
-    )
+    # Parsing and validating a large upload takes seconds of CPU: in a worker thread, so that the
+    # event loop goes on answering every other request meanwhile.
+    return await run_in_threadpool(import_upload, session, editor, bytes(data), fmt)
+
+
+def import_upload(session: Session, editor: Writer, data: bytes, fmt: RdfFormat) -> ImportResult:
+    settings = runtime.settings()
+    graph = parse_rdf(data, fmt, max_bytes=settings.import_max_bytes, max_triples=settings.import_max_triples)
     return ImportResult(datasets=import_graph(session, editor, graph))
 
 

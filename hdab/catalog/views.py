@@ -30,7 +30,7 @@ from hdab.catalog.rdf.formats import (
     turtle_header,
 )
 from hdab.catalog.rdf.profiles import new_graph
-from hdab.core import runtime
+from hdab.core import clock, runtime
 from hdab.core.errors import FieldError, InvalidInput, NotFound, ProblemError
 from hdab.core.templating import templates
 from hdab.core.web import Paging, cache_headers, db_session, not_modified, paging, preferred_language
@@ -61,7 +61,12 @@ def _modified_since(value: str | None) -> datetime | None:
             "modified_since is not an ISO 8601 date or date-time",
             [FieldError("query.modified_since", "for example 2026-11-01 or 2026-11-01T12:00:00Z")],
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        return clock.in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+    except clock.OutOfRange as exc:
+        raise InvalidInput(
+            "modified_since is out of range", [FieldError("query.modified_since", str(exc))]
+        ) from None
 
 
 def _etag(*parts: object) -> str:

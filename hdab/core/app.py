@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 import hdab
-from hdab.core import apidocs, audit, csrf, domains, notices, oidc, runtime
+from hdab.core import apidocs, audit, csrf, domains, notices, oidc, outbox, runtime
 from hdab.core.auth import (
     SESSION_COOKIE,
     Principal,
@@ -187,6 +187,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         https_only=secure,
     )
     app.add_middleware(csrf.CsrfCookie, secure=secure)
+    app.add_middleware(outbox.DeferLongWork)  # no broker: an approval answers before its extract runs
     app.add_middleware(
         SecurityHeaders,
         hsts=secure,

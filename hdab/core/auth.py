@@ -25,10 +25,12 @@ from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
 from hdab.core import clock, dpop, ratelimit, runtime
+from hdab.core.audit import identifier_ref
 from hdab.core.dpop import jkt_of
 from hdab.core.errors import Forbidden, Unauthenticated
 from hdab.core.identifiers import (
     InvalidIdentifier,
+    contains_person_number,
     person_number_kind,
     validate_organisation_number,
 )
@@ -67,8 +69,16 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """How the audit log names this principal."""
-        return f"{self.subject}@{self.issuer}"
+        """How the audit log, and every record of who did what, names this principal: subject@issuer.
+
+        An opaque subject may happen to hold eleven digits that pass as a person number, which the
+        audit log never holds in clear: such an actor is named by its keyed hash instead (the same
+        principal always gets the same name), never refused.
+        """
+        name = f"{self.subject}@{self.issuer}"
+        if contains_person_number(name):
+            return identifier_ref(name)
+        return name
 
 
 class InvalidClaims(ValueError):
@@ -116,9 +126,13 @@ def check_identifiers(
 
 
 def verified_email(claims: dict[str, Any], claim: str = "email") -> str | None:
-    """The email claim, lower-cased; only when the provider says it is verified, or does not say."""
+    """The email claim, lower-cased; only when the provider says it is verified (``email_verified``).
+
+    A verified email binds a person to the cases that name it and makes two sign-ins the same person
+    (impartiality), so an address the provider did not verify, or says nothing about, is no identity.
+    """
     email = claims.get(claim)
-    if not isinstance(email, str) or "@" not in email or claims.get("email_verified") is False:
+    if not isinstance(email, str) or "@" not in email or claims.get("email_verified") not in (True, "true"):
         return None
     return email.strip().lower()
 

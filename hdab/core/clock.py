@@ -64,6 +64,19 @@ def _read_clock_file(path: str) -> datetime | None:
     return datetime.now(UTC) + cached.offset
 
 
+class OutOfRange(ValueError):
+    """A time that cannot be told in UTC: it falls before year 1 or after year 9999 there."""
+
+
+def in_utc(instant: datetime) -> datetime:
+    """A timezone-aware ``instant`` in UTC, as the database stores it; :class:`OutOfRange` (a
+    ValueError) rather than OverflowError when, like 0001-01-01T00:00+14:00, it has no UTC form."""
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError:
+        raise OutOfRange("the time falls outside the years 1 to 9999 in UTC") from None
+
+
 def now() -> datetime:
     """The current instant, timezone-aware, in UTC."""
     override = _override

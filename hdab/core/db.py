@@ -64,10 +64,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# SQLite's one writer at a time: a transaction that reads first and writes later cannot take the
+# write lock once another transaction has written since its first read ("database is locked" at
+# once, whatever the busy timeout). A transaction that may write therefore takes the write lock at
+# BEGIN (IMMEDIATE), waiting its turn behind the busy timeout, and then reads what is current.
+# Read-only units of work say so (``write=False``) and begin DEFERRED: they never wait for writers.
+SQLITE_BEGIN = "hdab_sqlite_begin"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # pysqlite starts transactions lazily and in its own way; emitting BEGIN ourselves makes
     # SQLAlchemy's transaction the database's transaction (SQLAlchemy's documented recipe).
-    connection.exec_driver_sql("BEGIN")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str, *, pool: bool = True) -> Engine:
@@ -100,15 +109,21 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool=pool)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        writer = self.engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        self.write_sessionmaker = sessionmaker(writer, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: commit when the block ends normally, roll back when it raises."""
-        session = self.sessionmaker()
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A unit of work: commit when the block ends normally, roll back when it raises.
+
+        On SQLite a unit that may write (the default) holds the write lock from its start, so
+        concurrent writers queue instead of failing; ``write=False`` for one that only reads.
+        """
+        session = (self.write_sessionmaker if write else self.sessionmaker)()
         try:
             yield session
             session.commit()

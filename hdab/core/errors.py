@@ -25,6 +25,8 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://hdab.no/problems/"
 # how long a client should wait before trying again when the database cannot be reached
 DATABASE_RETRY_AFTER = "30"
+# ... and when SQLite's one write lock stayed taken past the busy timeout (many writers at once)
+DATABASE_BUSY_RETRY_AFTER = "2"
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,15 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts)
 
 
+def _too_deep(request: Request) -> Response:
+    return render_problem(
+        request,
+        400,
+        "the request body nests arrays or objects too deeply to be read: send a flatter document",
+        "nested-too-deeply",
+    )
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> Response:
@@ -164,15 +175,33 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI could not parse a deeply nested body
+            return _too_deep(request)
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such page or resource"
         return render_problem(request, exc.status_code, detail, slug, headers=dict(exc.headers or {}))
 
+    @app.exception_handler(RecursionError)
+    async def _recursion(request: Request, exc: RecursionError) -> Response:
+        # Input nested deeper than a recursive parser or validator goes: the client's to fix, not a bug.
+        log.warning("input nested too deeply on %s %s", request.method, request.url.path)
+        return _too_deep(request)
+
     async def _database_unavailable(request: Request, exc: Exception) -> Response:
-        # The database is down or the connection broke: a temporary state, not a bug. The
-        # message may name the host or user, so only the class goes to the log and none to the client.
+        # The database is down, the connection broke or (SQLite) the write lock stayed taken: a
+        # temporary state, not a bug. The message may name the host or user, so only the class goes
+        # to the log and none to the client.
+        if "database is locked" in str(exc):
+            log.warning("database busy on %s %s", request.method, request.url.path)
+            return render_problem(
+                request,
+                503,
+                "the database is busy with other changes just now; nothing was saved: try again",
+                "service-unavailable",
+                headers={"Retry-After": DATABASE_BUSY_RETRY_AFTER},
+            )
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return render_problem(
             request,

@@ -4,20 +4,29 @@ A rollback removes the message with the change, so nothing is sent; a commit kee
 sent right after the commit and, should that fail (broker down, process killed), by the periodic
 ``core.outbox_relay`` task. Delivery is at least once: every task must be idempotent, and gets
 the message id as its Celery task id to make that easy.
+
+Without a broker (the embedded default) the tasks run in this process, right after the commit, in
+the committing thread; but a task declared long (``@celery_app.task(..., background=True)``: an
+extract's steps) that an HTTP request asked for goes to one background thread, so that the request
+answers at once (:class:`DeferLongWork` marks the requests). A message counts as sent only once its
+task has run, so work a stopped process never ran is run again by the periodic relay.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hdab.core import clock
 from hdab.core.audit import canonical_json
@@ -28,7 +37,9 @@ log = logging.getLogger(__name__)
 
 _PENDING = "hdab.outbox.pending"
 MAX_ATTEMPTS = 20
-_eager_lock = threading.RLock()  # a task run in-process may enqueue and relay more work
+# messages being run in this process now: two relays of this process never run the same message
+_running: set[uuid.UUID] = set()
+_running_lock = threading.Lock()
 
 
 class UnknownTask(ValueError):
@@ -45,8 +56,13 @@ def enqueue(session: Session, task: str, payload: Mapping[str, Any]) -> OutboxMe
     )
     session.add(message)
     session.flush()
-    session.info.setdefault(_PENDING, []).append(message.id)
+    session.info.setdefault(_PENDING, []).append((message.id, _is_long(task)))
     return message
+
+
+def _is_long(task: str) -> bool:
+    """Whether in-process runs of ``task`` go to the background thread (the task says ``background=True``)."""
+    return bool(getattr(celery_app.tasks[task], "background", False))
 
 
 def _send(message: OutboxMessage) -> None:
@@ -125,9 +141,13 @@ def _relay_to_broker(engine: Engine, message_id: uuid.UUID) -> int:
 
 def _relay_in_process(engine: Engine, message_id: uuid.UUID) -> int:
     # In-process tasks open their own transactions, so no transaction of ours may stay open
-    # while one runs (SQLite would refuse our later write); a process lock keeps two relays of
-    # this process from running the same message.
-    with _eager_lock:
+    # while one runs (SQLite would refuse our later write). A message another thread of this
+    # process is running now is left to it.
+    with _running_lock:
+        if message_id in _running:
+            return 0
+        _running.add(message_id)
+    try:
         with Session(engine) as session:
             message = session.get(OutboxMessage, message_id)
             if message is None or message.sent_at is not None:
@@ -140,23 +160,98 @@ def _relay_in_process(engine: Engine, message_id: uuid.UUID) -> int:
                 .where(OutboxMessage.id == message_id)
                 .values(sent_at=clock.now(), attempts=OutboxMessage.attempts + 1)
             )
+    finally:
+        with _running_lock:
+            _running.discard(message_id)
     return 1
 
 
 _local = threading.local()
 
 
+class _Background:
+    """The embedded default's worker: one thread running long in-process work after its commit."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Engine, list[uuid.UUID]]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._unfinished = 0
+        self._thread: threading.Thread | None = None
+
+    def is_current(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def submit(self, engine: Engine, message_ids: list[uuid.UUID]) -> None:
+        with self._lock:
+            self._unfinished += 1
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="hdab-background", daemon=True)
+                self._thread.start()
+        self._queue.put((engine, message_ids))
+
+    def _run(self) -> None:
+        while True:
+            engine, message_ids = self._queue.get()
+            try:
+                _relay_in_order(engine, message_ids)  # and the work these tasks enqueue, in turn
+            finally:
+                with self._lock:
+                    self._unfinished -= 1
+                    self._idle.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the work handed to the thread so far has run; False if ``timeout`` passed first."""
+        with self._lock:
+            return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
+
+
+_background = _Background()
+# True while an HTTP request is handled (its worker threads copy the request's context)
+_in_request: ContextVar[bool] = ContextVar("hdab_outbox_in_request", default=False)
+
+
+class DeferLongWork:
+    """ASGI middleware: long in-process work a request asks for runs after it, in the background thread."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _in_request.set(True)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _in_request.reset(token)
+
+
+def wait_for_background(timeout: float | None = None) -> bool:
+    """Block until the work handed to the background thread so far has run (tests use it)."""
+    return _background.wait(timeout)
+
+
 def _after_commit(session: Session) -> None:
-    pending: list[uuid.UUID] = session.info.pop(_PENDING, [])
+    pending: list[tuple[uuid.UUID, bool]] = session.info.pop(_PENDING, [])
     if not pending:
         return
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     if is_eager():
-        _relay_in_order(engine, pending)
+        # Long work a request asked for leaves the request, which answers at once. Anywhere else
+        # (the background thread, the scheduler's, a command) it runs here, behind what is running.
+        defer = _in_request.get() and not _background.is_current()
+        inline = [message_id for message_id, long in pending if not (long and defer)]
+        if inline:
+            _relay_in_order(engine, inline)
+        later = [message_id for message_id, long in pending if long and defer]
+        if later:
+            _background.submit(engine, later)
         return
     try:
-        relay(engine, pending)
+        relay(engine, [message_id for message_id, _long in pending])
     except Exception:  # the commit stands; the periodic relay sends what is left
         log.exception("outbox relay after commit failed")
 

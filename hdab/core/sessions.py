@@ -52,7 +52,7 @@ def load(session_id: str) -> Principal | None:
     """The principal of a live session, or None when the id is unknown, ended or expired."""
     if len(session_id) > 100:
         return None
-    with runtime.database().session() as session:
+    with runtime.database().session(write=False) as session:
         row = session.get(SignInSession, _hash(session_id))
         if row is None or row.expires_at <= clock.now():
             return None

@@ -46,13 +46,24 @@ def paging(
     return Paging(page, page_size)
 
 
-def db_session() -> Iterator[Session]:
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def db_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed when the handler returns, rolled back when it raises.
 
     Always depend on it with ``Depends(db_session, scope="function")``: the commit must happen
     before the response is sent, or a client's next request may not see its own write, and a
-    failing commit would go unreported.
+    failing commit would go unreported. A POST, PUT, PATCH or DELETE may write, so on SQLite it
+    queues for the write lock from its start (see :meth:`Database.session`); a GET only reads
+    (one that writes too depends on :func:`db_write_session`).
     """
+    with runtime.database().session(write=request.method not in READ_METHODS) as session:
+        yield session
+
+
+def db_write_session() -> Iterator[Session]:
+    """:func:`db_session` for a read that also writes (an access log entry, an audit entry)."""
     with runtime.database().session() as session:
         yield session
 

@@ -90,10 +90,29 @@ class Delivery(Base):
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON())
     manifest_sha256: Mapped[str] = mapped_column(String(64))
     delivered_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON())  # what the recipient confirmed
-    receipt_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deletion_certificate: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+
+
+class DeliveryReceipt(Base):
+    """A client's confirmation that it received a delivery, with the checksums it computed.
+
+    One per client of the recipient organisation (each machine client, each person): a second
+    client's receipt is added beside the first, never in its place.
+    """
+
+    __tablename__ = "delivery_receipts"
+    __table_args__ = (UniqueConstraint("delivery_id", "client"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"))
+    client: Mapped[str] = mapped_column(String(500))  # who confirmed, as the audit log names them
+    organisation: Mapped[str | None] = mapped_column(String(9))
+    checksums: Mapped[dict[str, str]] = mapped_column(JSON())  # file name -> SHA-256 the client computed
+    mismatched: Mapped[list[str]] = mapped_column(JSON())  # files whose checksum differs from ours
+    unknown: Mapped[list[str]] = mapped_column(JSON())  # names that are no file of the delivery
+    mismatch: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DeliveryAccess(Base):

@@ -19,6 +19,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+from hdab.core import clock
 from hdab.core.errors import FieldError
 from hdab.core.identifiers import InvalidIdentifier, person_number_kind
 
@@ -72,6 +73,10 @@ def parse_import(text: str, *, allow_synthetic: bool) -> tuple[list[ImportLine],
             time = datetime.fromisoformat(time_text)
             if time.tzinfo is None:
                 problems.append("time: give a time zone, e.g. 2026-05-01T12:00:00+02:00")
+            else:
+                time = clock.in_utc(time)
+        except clock.OutOfRange as exc:
+            problems.append(f"time: {exc}")
         except ValueError:
             problems.append("time: not an ISO 8601 date and time")
         if action_text not in Action._value2member_map_:

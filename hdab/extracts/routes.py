@@ -14,13 +14,14 @@ from hdab.core import audit, runtime
 from hdab.core.auth import Principal, Role, current_principal, require_roles
 from hdab.core.errors import InvalidInput, NotFound, ProblemError
 from hdab.core.ratelimit import limited
-from hdab.core.web import db_session
+from hdab.core.web import db_session, db_write_session
 from hdab.extracts import optout, service
-from hdab.extracts.models import Delivery, ExtractJob
+from hdab.extracts.models import Delivery, DeliveryReceipt, ExtractJob
 from hdab.extracts.pipeline.failures import mask_person_numbers
 
 router = APIRouter(tags=["opt-out"])
 DB = Annotated[Session, Depends(db_session, scope="function")]
+LoggedRead = Annotated[Session, Depends(db_write_session, scope="function")]  # a GET that writes a log entry
 Citizen = Annotated[Principal, Depends(require_roles(Role.CITIZEN))]
 
 
@@ -164,7 +165,7 @@ def review_extract(job_id: str, body: Review, principal: Staff, session: DB) -> 
     responses={404: {"description": "no answer yet, or not a request you may see"}},
 )
 def statistics_answer(
-    application_id: str, principal: Annotated[Principal, Depends(current_principal)], session: DB
+    application_id: str, principal: Annotated[Principal, Depends(current_principal)], session: LoggedRead
 ) -> Any:
     from hdab.applications import api as applications
 
@@ -186,7 +187,7 @@ def statistics_answer(
 Reader = Annotated[Principal, Depends(require_roles(Role.RECIPIENT, Role.CASEWORKER, Role.ADMIN))]
 
 
-def delivery_view(delivery: Delivery) -> dict[str, Any]:
+def delivery_view(delivery: Delivery, receipts: list[DeliveryReceipt]) -> dict[str, Any]:
     return {
         "id": delivery.id,
         "permit_id": delivery.permit_id,
@@ -198,8 +199,19 @@ def delivery_view(delivery: Delivery) -> dict[str, Any]:
             {"name": f["name"], "sha256": f["sha256"], "bytes": f.get("bytes")} for f in delivery.files
         ],
         "manifest_sha256": delivery.manifest_sha256,
-        "receipt": delivery.receipt,
-        "receipt_mismatch": delivery.receipt_mismatch,
+        "receipts": [
+            {
+                "by": r.client,
+                "organisation": r.organisation,
+                "at": r.at.isoformat(),
+                "checksums": r.checksums,
+                "mismatched": r.mismatched,
+                "unknown": r.unknown,
+                "mismatch": r.mismatch,
+            }
+            for r in receipts
+        ],
+        "receipt_mismatch": any(r.mismatch for r in receipts),
     }
 
 
@@ -209,7 +221,9 @@ def list_deliveries(
     session: DB,
     permit_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    return {"items": [delivery_view(d) for d in service.visible_deliveries(session, principal, permit_id)]}
+    deliveries = service.visible_deliveries(session, principal, permit_id)
+    receipts = service.receipts(session, [d.id for d in deliveries])
+    return {"items": [delivery_view(d, receipts[d.id]) for d in deliveries]}
 
 
 def _serve(session: Session, principal: Principal, delivery_id: str, name: str, request: Request) -> Response:
@@ -227,7 +241,7 @@ def _serve(session: Session, principal: Principal, delivery_id: str, name: str, 
     tags=["deliveries"],
     summary="The delivery's manifest: every file with SHA-256, the plan, the predecessor",
 )
-def get_manifest(delivery_id: str, principal: Reader, session: DB, request: Request) -> Response:
+def get_manifest(delivery_id: str, principal: Reader, session: LoggedRead, request: Request) -> Response:
     return _serve(session, principal, delivery_id, "manifest.json", request)
 
 
@@ -237,7 +251,9 @@ def get_manifest(delivery_id: str, principal: Reader, session: DB, request: Requ
     summary="Download a delivered file (streamed; HTTP Range to resume; its SHA-256 in the headers)",
     responses={206: {"description": "the range asked for"}, 404: {"description": "no such delivery or file"}},
 )
-def get_file(delivery_id: str, name: str, principal: Reader, session: DB, request: Request) -> Response:
+def get_file(
+    delivery_id: str, name: str, principal: Reader, session: LoggedRead, request: Request
+) -> Response:
     return _serve(session, principal, delivery_id, name, request)
 
 
@@ -252,6 +268,8 @@ class Receipt(BaseModel):
     "/api/deliveries/{delivery_id}/receipt",
     tags=["deliveries"],
     summary="Confirm receipt with the checksums you computed (recipients; a mismatch is flagged)",
+    description="Each client of the recipient organisation keeps its own receipt beside the others';"
+    " sending the same receipt again changes nothing, and a client confirming anew replaces only its own.",
 )
 def confirm_receipt(
     delivery_id: str,
@@ -261,7 +279,7 @@ def confirm_receipt(
 ) -> dict[str, Any]:
     """Only the receiving organisation confirms receipt: staff may read a delivery, not sign for it."""
     delivery = service.confirm_receipt(session, principal, delivery_id, body.files)
-    return delivery_view(delivery)
+    return delivery_view(delivery, service.receipts(session, [delivery.id])[delivery.id])
 
 
 @router.get(

@@ -142,11 +142,11 @@ def _context(
     read_at = job.created_at  # the registry as it was when the job began: the same in every step
 
     def opted_out(at: datetime) -> frozenset[str]:
-        with database.session() as inner:
+        with database.session(write=False) as inner:
             return service.opted_out_at(inner, at, read_at)
 
     def receipt(at: datetime) -> dict[str, Any]:
-        with database.session() as inner:
+        with database.session(write=False) as inner:
             state = service.registry_state(inner, read_at)
         return {
             "opt_outs_effective_by": at.isoformat(),
@@ -183,13 +183,14 @@ def _context(
 def run_next(database: Database, job_id: str, index: int | None = None, *, chain: bool = True,
              progress: Progress | None = None) -> str:  # fmt: skip
     """Run the job's next step (``index``, when the message names one); enqueue the one after it."""
-    with database.session() as session:
+    with database.session(write=False) as session:
         job = session.get(ExtractJob, job_id)
         if job is None:
             return "missing"
-        if job.kind == "statistics":
-            return run_statistics(database, job_id)
+        statistics_job = job.kind == "statistics"
         index = job.next_step if index is None else index
+    if statistics_job:  # its own units of work, none of them inside this one
+        return run_statistics(database, job_id)
     if index == 0 and _waits_for_earlier_run(database, job_id):
         return JobStatus.QUEUED
     if not claim(database, job_id, index):

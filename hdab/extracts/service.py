@@ -24,7 +24,14 @@ from hdab.core import audit, clock, outbox, runtime
 from hdab.core.auth import Principal, Role
 from hdab.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hdab.extracts import optout, workspace
-from hdab.extracts.models import Delivery, DeliveryAccess, ExtractJob, ExtractStep, OptOutEvent
+from hdab.extracts.models import (
+    Delivery,
+    DeliveryAccess,
+    DeliveryReceipt,
+    ExtractJob,
+    ExtractStep,
+    OptOutEvent,
+)
 from hdab.extracts.pipeline import workfiles
 
 log = logging.getLogger(__name__)
@@ -539,32 +546,80 @@ def access_log(session: Session, permit_id: str) -> list[DeliveryAccess]:
 def confirm_receipt(
     session: Session, principal: Principal, delivery_id: str, checksums: dict[str, str]
 ) -> Delivery:
-    """The recipient confirms what it received with the checksums it computed; a mismatch is flagged."""
+    """A client of the recipient confirms what it received with the checksums it computed.
+
+    Each client keeps its own receipt beside the others' (a second client of the organisation adds
+    one, it never replaces the first); the same confirmation again changes nothing, and a client
+    that confirms anew (after fetching again) replaces only its own. A mismatch is flagged.
+    """
     delivery = delivery_for(session, principal, delivery_id)
     expected = {f["name"]: f["sha256"] for f in delivery.files}
     mismatched = sorted(n for n in expected if checksums.get(n, "").lower() != expected[n])
     unknown = sorted(set(checksums) - set(expected))
-    delivery.receipt = {
-        "by": principal.actor,
-        "at": clock.now().isoformat(),
-        "checksums": checksums,
-        "mismatched": mismatched,
-        "unknown": unknown,
-    }
-    delivery.receipt_mismatch = bool(mismatched or unknown)
+    mismatch = bool(mismatched or unknown)
+    mine = _receipt_of(session, delivery.id, principal.actor)
+    if mine is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    DeliveryReceipt(
+                        delivery_id=delivery.id,
+                        client=principal.actor,
+                        organisation=principal.organisation,
+                        checksums=checksums,
+                        mismatched=mismatched,
+                        unknown=unknown,
+                        mismatch=mismatch,
+                        at=clock.now(),
+                    )
+                )
+        except IntegrityError:  # the same client's receipt arrived at the same moment
+            mine = _receipt_of(session, delivery.id, principal.actor)
+    replaced = mine is not None
+    if mine is not None:
+        if mine.checksums == checksums:  # the same receipt again: recorded already
+            return delivery
+        mine.checksums, mine.mismatched, mine.unknown, mine.mismatch = (
+            checksums,
+            mismatched,
+            unknown,
+            mismatch,
+        )
+        mine.organisation, mine.at = principal.organisation, clock.now()
     audit.record(
         session,
         actor=principal.actor,
-        action="delivery.receipt_mismatch" if delivery.receipt_mismatch else "delivery.receipt_confirmed",
+        action="delivery.receipt_mismatch" if mismatch else "delivery.receipt_confirmed",
         object_type="delivery",
         object_id=delivery.id,
-        details={"mismatched": mismatched, "unknown": unknown},
+        details={"mismatched": mismatched, "unknown": unknown, "replaced_own": replaced},
     )
-    if delivery.receipt_mismatch:
+    if mismatch:
         log.warning(
             "delivery %s: the recipient's checksums do not match (%s)", delivery.id, ", ".join(mismatched)
         )
     return delivery
+
+
+def _receipt_of(session: Session, delivery_id: str, client: str) -> DeliveryReceipt | None:
+    return session.scalars(
+        select(DeliveryReceipt).where(
+            DeliveryReceipt.delivery_id == delivery_id, DeliveryReceipt.client == client
+        )
+    ).one_or_none()
+
+
+def receipts(session: Session, delivery_ids: list[str]) -> dict[str, list[DeliveryReceipt]]:
+    """Every client's receipt of each delivery, oldest first."""
+    found: dict[str, list[DeliveryReceipt]] = {delivery_id: [] for delivery_id in delivery_ids}
+    rows = session.scalars(
+        select(DeliveryReceipt)
+        .where(DeliveryReceipt.delivery_id.in_(delivery_ids))
+        .order_by(DeliveryReceipt.at, DeliveryReceipt.id)
+    )
+    for row in rows:
+        found[row.delivery_id].append(row)
+    return found
 
 
 def cancel_jobs(session: Session, permit_id: str, reason: str) -> int:

@@ -36,7 +36,9 @@ def statistics_request_approved(application_id: str) -> str:
         return job.id
 
 
-@celery_app.task(name=service.RUN_JOB, ignore_result=True)
+# background: without a broker, steps run in the server's background thread, never in the request
+# (the approval) that started the job
+@celery_app.task(name=service.RUN_JOB, ignore_result=True, background=True)
 def run_job(job_id: str, index: int | None = None) -> str:
     """Run one step of the job (its next one); the step enqueues the step after it."""
     return runner.run_next(runtime.database(), job_id, index)

@@ -102,6 +102,7 @@ def permit_deliveries_page(
             "standing": standing,
             "recurrence": version.specification.recurrence,
             "deliveries": deliveries,
+            "receipts": service.receipts(session, [d.id for d in deliveries]),
             "notices": notices,
             "jobs": list(jobs),
             "access": service.access_log(session, permit_id),

@@ -11,10 +11,15 @@ from sqlalchemy import select
 from hdab.applications.models import Application
 from hdab.applications.routes import CaseOut
 from hdab.applications.signing import verify
-from hdab.core import runtime
-from hdab.core.models import OutboxMessage
+from hdab.core import audit, runtime
+from hdab.core.auth import Principal, Role
+from hdab.core.devidp import DEV_ISSUER
+from hdab.core.identifiers import contains_person_number
+from hdab.core.models import AuditEntry, OutboxMessage
 from tests.applications.factories import ALL_MET, UIO, People, access_form, statistics_form
 from tests.applications.walk import command, create, to_permit
+
+PERSON_NUMBER = "01010012356"  # a valid fødselsnummer (mod 11)
 
 
 def test_create_answers_201_with_id_and_draft(client: TestClient, people: People) -> None:
@@ -409,3 +414,23 @@ def test_a_nul_in_the_register_search_is_422(client: TestClient) -> None:
     assert response.json()["errors"] == [{"field": "q", "message": "NUL"}]
     page = client.get("/register", params={"q": "\x00"}, headers={"accept": "text/html"})
     assert page.status_code == 422
+
+
+def test_a_subject_holding_a_valid_person_number_acts_and_is_audited_by_its_hash(
+    client: TestClient, people: People
+) -> None:
+    """An opaque ``sub`` may contain eleven digits that pass mod 11: the audit log names such an actor
+    by a keyed hash (never refusing the action, never holding the number)."""
+    subject = f"user-{PERSON_NUMBER}"
+    applicant = people.headers(subject, Role.APPLICANT)
+    case_id = create(client, applicant)
+    command(client, applicant, case_id, "submit")
+    view = client.get(f"/api/applications/{case_id}", headers=applicant)
+    assert view.status_code == 200 and view.json()["status"] == "SUBMITTED"  # still the owner
+    with runtime.database().session() as session:
+        entries = list(session.scalars(select(AuditEntry).where(AuditEntry.object_id == case_id)))
+        assert audit.verify(session).ok
+    assert entries and {e.actor for e in entries} == {Principal(subject, DEV_ISSUER, frozenset()).actor}
+    for entry in entries:
+        assert entry.actor.startswith("pid-hmac:")
+        assert not contains_person_number(f"{entry.actor} {entry.object_id} {entry.details}")

@@ -149,7 +149,7 @@ def foreign_issuer(client: TestClient, settings: Settings) -> Callable[..., dict
         ]
     )
 
-    def headers(subject: str, *roles: Role, pid: str) -> dict[str, str]:
+    def headers(subject: str, *roles: Role, pid: str | None = None, **more: Any) -> dict[str, str]:
         now = int(clock.now().timestamp())
         claims = {
             "iss": FOREIGN_ISSUER,
@@ -158,7 +158,8 @@ def foreign_issuer(client: TestClient, settings: Settings) -> Callable[..., dict
             "iat": now,
             "exp": now + 600,
             "roles": [str(r) for r in roles],
-            "pid": pid,
+            **({"pid": pid} if pid is not None else {}),
+            **more,  # email, email_verified
         }
         token = jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key, algorithms=["ES256"])
         return {"Authorization": f"Bearer {token}"}
@@ -220,6 +221,39 @@ def test_an_assessor_under_another_issuer_does_not_decide_appeals_or_permits(
         events = service.load(session, case_id).state.events
         assert all(OTHER_PID not in str(e.data) for e in events)  # a keyed hash stands for it
         assert any("pid" in e.data.get("by", {}) for e in events)
+
+
+@pytest.mark.parametrize("verified", [None, False, "no"])
+def test_an_email_the_provider_did_not_verify_makes_nobody_the_same_person(
+    client: TestClient, people: People, seeded: Settings, verified: object
+) -> None:
+    foreign = foreign_issuer(client, seeded)
+    claim = {} if verified is None else {"email_verified": verified}
+    # two sign-ins sharing an unverified email are not one person: the applicant's ...
+    applicant = foreign("idp-ann", Role.APPLICANT, email="ann@uio.no", **claim)
+    case_id = to_assessed(client, people, applicant)
+    # ... is not barred from deciding someone else's case on that basis, nor is anyone else
+    someone = foreign("idp-someone", Role.DECISION_MAKER, email="ann@uio.no", **claim)
+    view = client.get(f"/api/applications/{case_id}", headers=someone).json()
+    assert "approve" in view["allowed_commands"]
+    # an unverified email naming a person of the form binds nobody to the case either
+    pi = foreign("idp-kari", Role.APPLICANT, email="pi@uio.no", **claim)
+    assert client.get(f"/api/applications/{case_id}", headers=pi).status_code == 404
+    assert command(client, someone, case_id, "approve", APPROVE)["permit_status"] == "GRANTED"
+
+
+def test_an_email_the_provider_verified_makes_two_sign_ins_the_same_person(
+    client: TestClient, people: People, seeded: Settings
+) -> None:
+    foreign = foreign_issuer(client, seeded)
+    applicant = foreign("idp-ann", Role.APPLICANT, email="ann@uio.no", email_verified=True)
+    case_id = to_assessed(client, people, applicant)
+    same = foreign("idp-ann-at-work", Role.DECISION_MAKER, email="Ann@UiO.no", email_verified=True)
+    refused(post(client, same, case_id, "approve", APPROVE), "you applied for this case")
+    pi = foreign("idp-kari", Role.APPLICANT, email="pi@uio.no", email_verified=True)
+    assert client.get(f"/api/applications/{case_id}", headers=pi).status_code == 200  # bound as named
+    named = foreign("idp-kari-staff", Role.DECISION_MAKER, email="pi@uio.no", email_verified=True)
+    refused(post(client, named, case_id, "approve", APPROVE), "you are named in this case")
 
 
 # --- the property: no random sequence of commands grants a case to its applicant or assessor ------

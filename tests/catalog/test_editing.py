@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +14,7 @@ from sqlalchemy import func, select
 
 from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion
 from hdab.core import audit, clock, runtime
+from hdab.core.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.settings import Settings
@@ -230,5 +234,117 @@ def test_triple_limit(holder: dict[str, str], seeded: Settings) -> None:
     from hdab.catalog.rdf.safe_parse import UploadTooLarge, parse_rdf
 
     data = "".join(f"<urn:s{i}> <urn:p> <urn:o> .\n" for i in range(11)).encode()
-    with pytest.raises(UploadTooLarge, match="11 triples"):
+    with pytest.raises(UploadTooLarge, match="more than 10 triples"):
         parse_rdf(data, NTRIPLES, max_bytes=10**6, max_triples=10)
+
+
+def _many_triples(count: int) -> dict[str, bytes]:
+    """The same ``count`` triples in each upload format."""
+    subjects = [f"urn:example:s{i}" for i in range(count)]
+    return {
+        "nt": "".join(f"<{s}> <urn:example:p> <urn:example:o> .\n" for s in subjects).encode(),
+        "ttl": ("".join(f"<{s}> <urn:example:p> <urn:example:o> .\n" for s in subjects)).encode(),
+        "jsonld": json.dumps(
+            [{"@id": s, "urn:example:p": {"@id": "urn:example:o"}} for s in subjects]
+        ).encode(),
+        "rdf": (
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="urn:example:">'
+            + "".join(
+                f'<rdf:Description rdf:about="{s}"><ex:p rdf:resource="urn:example:o"/></rdf:Description>'
+                for s in subjects
+            )
+            + "</rdf:RDF>"
+        ).encode(),
+    }
+
+
+def test_an_upload_over_the_triple_limit_is_refused_while_it_is_parsed(
+    seeded: Settings, holder: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """413 after reading the limit's worth of triples, not after reading them all (a 600,000-triple
+    upload once took 133 s to be refused)."""
+    from rdflib.plugins.stores.memory import Memory
+
+    limit = 1000
+    settings = seeded.model_copy(update={"import_max_triples": limit, "rate_limit_import": 100})
+    added = {"count": 0}
+    real_add = Memory.add
+
+    def counted_add(self: Memory, *args: Any, **kwargs: Any) -> None:
+        added["count"] += 1
+        real_add(self, *args, **kwargs)
+
+    monkeypatch.setattr(Memory, "add", counted_add)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for key, upload in _many_triples(20 * limit).items():
+            added["count"] = 0
+            response = client.post(f"/api/catalog/import?format={key}", content=upload, headers=holder)
+            assert response.status_code == 413, (key, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert f"more than {limit} triples" in response.json()["detail"]
+            assert added["count"] == limit + 1, (key, added["count"])  # parsing stopped at the limit
+        # at the limit it is not refused for its size (it holds no dataset, so 422)
+        at_limit = _many_triples(limit)["nt"]
+        response = client.post("/api/catalog/import?format=nt", content=at_limit, headers=holder)
+        assert response.status_code == 422 and "triples" not in response.json()["detail"]
+
+
+def test_healthz_answers_while_a_large_import_is_parsed(
+    client: TestClient, holder: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing and validating an upload is CPU work of seconds: never on the event loop (a
+    200,000-triple upload once froze /healthz for 55 s)."""
+    from hdab.catalog import routes
+
+    parsing, release = threading.Event(), threading.Event()
+    real_parse = routes.parse_rdf
+
+    def slow_parse(*args: Any, **kwargs: Any) -> Any:
+        parsing.set()
+        release.wait(30)  # as long as a large upload takes, until the test lets it go on
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(routes, "parse_rdf", slow_parse)
+    answers: list[Any] = []
+    upload = _many_triples(10)["nt"]
+    importing = threading.Thread(
+        target=lambda: answers.append(
+            client.post("/api/catalog/import?format=nt", content=upload, headers=holder)
+        )
+    )
+    importing.start()
+    watchdog = threading.Timer(15, release.set)  # a blocked event loop fails the test, not hangs it
+    watchdog.start()
+    try:
+        assert parsing.wait(15), "the import did not start parsing"
+        started = time.monotonic()
+        health = client.get("/healthz")
+        waited = time.monotonic() - started
+        assert health.status_code == 200 and waited < 5, f"/healthz waited {waited:.1f} s for the import"
+        assert not answers, "the import finished before it was released"
+    finally:
+        release.set()
+        watchdog.cancel()
+        importing.join(30)
+    assert answers and answers[0].status_code == 422  # ten triples, no dataset: parsed after all
+
+
+def test_json_ld_nested_too_deeply_is_422_not_500(client: TestClient, holder: dict[str, str]) -> None:
+    for depth in (100, 900, 100_000):
+        for body in (
+            "[" * depth + "]" * depth,
+            '{"@id": "urn:example:x", "urn:example:p": ' + "[" * depth + "]" * depth + "}",
+            '{"@id": "urn:example:x", "urn:example:p": '
+            + '{"urn:example:q": ' * depth
+            + "1"
+            + "}" * depth
+            + "}",
+        ):
+            response = client.post(
+                "/api/catalog/import",
+                content=body.encode(),
+                headers={**holder, "Content-Type": "application/ld+json"},
+            )
+            assert response.status_code == 422, (depth, response.text[:300])
+            assert response.headers["content-type"] == "application/problem+json"
+            assert "levels deep" in response.json()["detail"]

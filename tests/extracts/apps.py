@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hdab.catalog import service as catalog
-from hdab.core import audit, runtime
+from hdab.core import audit, outbox, runtime
 from hdab.core.app import create_app
 from hdab.core.models import AuditEntry
 from hdab.extracts.models import ExtractJob
@@ -33,6 +33,7 @@ def running(tmp_path: Path, database_url: str, registry: Path) -> Iterator[tuple
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             yield client, People(settings)
     finally:
+        assert outbox.wait_for_background(120), "in-process background work still running after 120 s"
         if not settings.uses_sqlite:
             from tests.conftest import _truncate_postgres
 

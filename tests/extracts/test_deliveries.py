@@ -13,6 +13,7 @@ from hdab.core.auth import Role
 from hdab.core.celery_app import celery_app
 from hdab.extracts.models import Delivery
 from tests.applications.factories import People
+from tests.extracts.apps import audit_entries
 from tests.extracts.test_jobs import PSEUDONYMISED, app, jobs, registry  # noqa: F401 - shared fixtures
 from tests.extracts.test_recurring import SSB, monthly_permit
 
@@ -77,7 +78,46 @@ def test_another_organisation_sees_nothing_and_a_bad_checksum_is_flagged(
     flagged = client.post(
         f"/api/deliveries/{delivery['id']}/receipt", json={"files": bad}, headers=ssb
     ).json()
-    assert flagged["receipt_mismatch"] is True and "npr-somatikk.parquet" in flagged["receipt"]["mismatched"]
+    assert flagged["receipt_mismatch"] is True
+    assert "npr-somatikk.parquet" in flagged["receipts"][0]["mismatched"]
+
+
+def test_each_client_of_the_organisation_keeps_its_own_receipt(
+    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+) -> None:
+    client, people = app
+    monthly_permit(client, people)
+    first = people.headers("ssb-client", Role.RECIPIENT, org=SSB)
+    second = people.headers("ssb-analysis-client", Role.RECIPIENT, org=SSB)
+    [delivery] = client.get("/api/deliveries", headers=first).json()["items"]
+    url = f"/api/deliveries/{delivery['id']}/receipt"
+    good = {"files": {f["name"]: f["sha256"] for f in delivery["files"]}}
+    bad = {"files": {f["name"]: "0" * 64 for f in delivery["files"]}}
+    assert client.post(url, json=good, headers=first).status_code == 200
+    both = client.post(url, json=bad, headers=second).json()
+    # the second client's receipt is added beside the first, not in its place
+    assert [(r["by"].split("@")[0], r["mismatch"]) for r in both["receipts"]] == [
+        ("ssb-client", False),
+        ("ssb-analysis-client", True),
+    ]
+    assert both["receipt_mismatch"] is True and all(r["organisation"] == SSB for r in both["receipts"])
+    # the same receipt again changes nothing and is not audited twice
+    again = client.post(url, json=good, headers=first).json()
+    assert again["receipts"] == both["receipts"]
+    # a client that fetched again and now confirms replaces only its own receipt
+    fixed = client.post(url, json=good, headers=second).json()
+    assert [r["mismatch"] for r in fixed["receipts"]] == [False, False] and not fixed["receipt_mismatch"]
+    assert fixed["receipts"][0] == both["receipts"][0]
+    listed = client.get("/api/deliveries", headers=first).json()["items"][0]
+    assert listed["receipts"] == fixed["receipts"]
+    entries = [e for e in audit_entries(delivery["id"]) if e.action.startswith("delivery.receipt")]
+    assert [(e.actor.split("@")[0], e.action, e.details["replaced_own"]) for e in entries] == [
+        ("ssb-client", "delivery.receipt_confirmed", False),
+        ("ssb-analysis-client", "delivery.receipt_mismatch", False),
+        ("ssb-analysis-client", "delivery.receipt_confirmed", True),
+    ]
+    page = client.get(f"/extracts/permits/{delivery['permit_id']}", headers=people.caseworker).text
+    assert "ssb-client@" in page and "ssb-analysis-client@" in page
 
 
 def test_revocation_ends_access_at_once_and_cancels_jobs(

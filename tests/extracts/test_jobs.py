@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +19,8 @@ from hdab.core.auth import Role
 from hdab.core.celery_app import celery_app
 from hdab.extracts import runner, synth
 from hdab.extracts.models import ExtractJob, ExtractStep
-from tests.applications.factories import People
+from tests.applications.factories import ALL_MET, People, access_form
+from tests.applications.walk import command, create, settle
 from tests.extracts.apps import jobs, permit_with, running
 
 PSEUDONYMISED = {
@@ -74,6 +77,56 @@ def test_an_issued_permit_becomes_one_delivered_job(app: tuple[TestClient, Peopl
     assert page.status_code == 200 and "delivered" in page.text and "pseudonymise" in page.text
 
 
+def test_an_approval_answers_before_its_extract_runs_which_then_runs_in_the_background(
+    app: tuple[TestClient, People], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No broker (the embedded default): the extract must not run inside the approving request."""
+    client, people = app
+    started, release = threading.Event(), threading.Event()
+    real_step = runner.run_step
+
+    def slow_step(*args: Any) -> Any:
+        started.set()
+        release.wait(60)
+        return real_step(*args)
+
+    monkeypatch.setattr(runner, "run_step", slow_step)
+    form = access_form(pseudonymisation_justification="Linkage across years needs a stable pseudonym.")
+    form["specification"] = {"datasets": [PSEUDONYMISED]}
+    case_id = create(client, people.applicant, form)
+    command(client, people.applicant, case_id, "submit")
+    command(client, people.caseworker, case_id, "start-pre-screening")
+    command(client, people.caseworker, case_id, "start-processing")
+    command(client, people.caseworker, case_id, "estimate-fee", {"amount": "0"})
+    command(client, people.caseworker, case_id, "record-assessment", {"criteria": ALL_MET})
+    answers: list[Any] = []
+    approving = threading.Thread(
+        target=lambda: answers.append(
+            client.post(
+                f"/api/applications/{case_id}/approve",
+                json={"valid_until": "2029-12-31"},
+                headers=people.decision_maker,
+            )
+        )
+    )
+    approving.start()
+    try:
+        approving.join(20)
+        assert answers, "the approval did not answer while its extract was running"
+        assert answers[0].status_code == 200 and answers[0].json()["permit_status"] == "GRANTED"
+        assert started.wait(20), "the extract did not start after the approval"
+        [job] = jobs()
+        assert job.status == "running"  # the job page shows it under way, no step finished yet
+        view = client.get(f"/api/extracts/{job.id}", headers=people.caseworker).json()
+        assert view["status"] == "running" and view["steps"] == []
+    finally:
+        release.set()
+        approving.join(60)
+    settle()
+    [job] = jobs()
+    assert job.status == "delivered", job.error
+
+
 def test_a_held_job_is_released_only_by_a_caseworker_who_did_not_assess(
     app: tuple[TestClient, People],
 ) -> None:
@@ -88,6 +141,7 @@ def test_a_held_job_is_released_only_by_a_caseworker_who_did_not_assess(
     other = people.headers("saksbehandler-2", Role.CASEWORKER)
     released = client.post(url, json={"decision": "release", "note": "suppression acceptable"}, headers=other)
     assert released.status_code == 200
+    settle()
     [job] = jobs()
     assert job.status == "delivered" and job.review and job.review["by"].startswith("saksbehandler-2@")
     assert client.post(url, json={"decision": "reject", "note": "x"}, headers=other).status_code == 409
@@ -98,6 +152,7 @@ def test_a_rerun_is_a_new_delivery_and_none_after_revocation(app: tuple[TestClie
     permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]
     response = client.post("/api/extracts", json={"permit_id": permit_id}, headers=people.caseworker)
     assert response.status_code == 201
+    settle()
     first, second = jobs()
     assert (
         second.kind == "rerun"

@@ -16,6 +16,7 @@ from hdab.core.errors import Conflict
 from hdab.extracts import service, synth
 from hdab.extracts.models import Delivery
 from tests.applications.factories import People
+from tests.applications.walk import settle
 from tests.extracts.apps import audit_entries, jobs, permit_with, running
 from tests.support.forms import csrf_token, post_form
 
@@ -53,6 +54,7 @@ def test_staff_see_run_again_on_a_failed_job_and_get_a_new_job_for_the_same_vers
     synth.generate(registry, 1_500, 2025, 7)  # the newcomer loads the registry, then runs it again
     response = client.post(f"/extracts/{job_id}/rerun", headers=people.caseworker, follow_redirects=False)
     assert response.status_code == 303
+    settle()
     first, second = jobs()
     assert first.id == job_id and response.headers["location"] == f"/extracts/{second.id}"
     assert second.kind == "rerun" and second.status == "delivered", second.error
@@ -124,6 +126,7 @@ def test_a_failed_job_is_run_again_once_and_then_names_the_job_that_ran_it(
     synth.generate(registry, 1_500, 2025, 7)
     response = client.post(f"/extracts/{job_id}/rerun", headers=people.caseworker, follow_redirects=False)
     assert response.status_code == 303
+    settle()
     _first, second = jobs()
     assert second.status == "delivered", second.error
     # the failed job's page offers nothing more, and says which job followed it up
@@ -146,6 +149,7 @@ def test_any_later_job_of_the_permit_ends_the_offer_whatever_its_status(
     client, people, _registry, job_id = failed
     response = client.post(f"/extracts/{job_id}/rerun", headers=people.caseworker, follow_redirects=False)
     assert response.status_code == 303
+    settle()
     _first, second = jobs()
     assert second.status == "failed"
     assert BUTTON not in client.get(f"/extracts/{job_id}", headers=people.caseworker).text

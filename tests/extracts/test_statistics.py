@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from hdab.extracts.pipeline.statistics import TOTAL, Cell, margins, suppress
 from tests.applications.factories import ALL_MET, People, statistics_form
-from tests.applications.walk import command, create, to_approved_statistics
+from tests.applications.walk import command, create, settle, to_approved_statistics
 from tests.extracts.test_jobs import app, jobs, registry  # noqa: F401 - fixtures shared with the job tests
 
 
@@ -109,6 +109,7 @@ def test_answer_counts_match_an_independent_count(
         (people.decision_maker, "approve", {}),
     ]:
         command(client, who, case_id, name, body)
+    settle()  # the answer is counted after the approval has answered
     rows = client.get(f"/api/statistics/{case_id}/answer", headers=people.applicant).json()["tables"][0][
         "rows"
     ]

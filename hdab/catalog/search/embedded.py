@@ -161,7 +161,7 @@ class EmbeddedBackend:
 
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
-        with self.database.session() as session:
+        with self.database.session(write=False) as session:
             corpus = self.corpus(session)
             key = (
                 self._generation,

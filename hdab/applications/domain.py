@@ -126,8 +126,10 @@ class _Frozen(BaseModel):
 
 
 class Period(_Frozen):
-    start: date
-    end: date
+    """Norwegian days, both included; within the years a registry can hold (1900 to 2199)."""
+
+    start: Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
+    end: Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
 
 
 class CohortCriterion(_Frozen):

@@ -125,6 +125,14 @@ def check_identifiers(
         raise InvalidClaims(str(exc)) from None
 
 
+def _verified(value: Any) -> bool:
+    """OpenID Connect's ``email_verified`` is a JSON boolean; some providers send the string "true".
+
+    ``1`` equals ``True`` in Python, so the type is checked: a number is no answer.
+    """
+    return value is True or (isinstance(value, str) and value == "true")
+
+
 def verified_email(claims: dict[str, Any], claim: str = "email") -> str | None:
     """The email claim, lower-cased; only when the provider says it is verified (``email_verified``).
 
@@ -132,7 +140,7 @@ def verified_email(claims: dict[str, Any], claim: str = "email") -> str | None:
     (impartiality), so an address the provider did not verify, or says nothing about, is no identity.
     """
     email = claims.get(claim)
-    if not isinstance(email, str) or "@" not in email or claims.get("email_verified") not in (True, "true"):
+    if not isinstance(email, str) or "@" not in email or not _verified(claims.get("email_verified")):
         return None
     return email.strip().lower()
 

@@ -95,13 +95,21 @@ def is_person_number(value: str) -> bool:
 UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 
 
-def contains_person_number(text: str) -> bool:
-    """True when ``text`` holds an 11-digit run that validates as a person number.
+DIGIT_RUN = re.compile(r"[0-9]{11,}")
 
+
+def contains_person_number(text: str) -> bool:
+    """True when ``text`` holds eleven consecutive digits that validate as a person number.
+
+    Every eleven-digit window of a longer run counts too (``x0101801001801018010018`` holds one).
     UUIDs are set aside first: a random UUID's hex can hold such a run (about once in 10^5 ids),
     and an id is never a person number.
     """
-    return any(is_person_number(m.group(0)) for m in ELEVEN_DIGITS.finditer(UUID.sub("-", text)))
+    for match in DIGIT_RUN.finditer(UUID.sub("-", text)):
+        run = match.group(0)
+        if any(is_person_number(run[i : i + 11]) for i in range(len(run) - 10)):
+            return True
+    return False
 
 
 def validate_organisation_number(value: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from hdab.core import audit, runtime
@@ -259,9 +259,10 @@ def get_file(
 
 class Receipt(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    files: dict[str, Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]] = Field(
-        description="file name -> the SHA-256 (hex) the recipient computed"
-    )
+    files: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=255)],
+        Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")],
+    ] = Field(description="file name -> the SHA-256 (hex) the recipient computed", max_length=1000)
 
 
 @router.post(

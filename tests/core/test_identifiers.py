@@ -149,3 +149,14 @@ def test_a_person_number_has_ascii_digits_only(value: str) -> None:
 def test_an_organisation_number_has_ascii_digits_only(value: str) -> None:
     with pytest.raises(InvalidIdentifier, match="9 digits"):
         validate_organisation_number(value)
+
+
+def test_a_person_number_inside_a_longer_run_of_digits_is_found() -> None:
+    """An opaque subject like ``x01018010018 1`` without the space once went into the audit log in clear."""
+    from hdab.core.identifiers import is_person_number
+
+    number = "01018010018"
+    assert is_person_number(number)
+    for text in (f"x{number}1", f"{number}{number}", f"111111111111{number}", "user:" + number * 50):
+        assert contains_person_number(text), text
+    assert not contains_person_number("1234567890")  # ten digits

@@ -30,6 +30,7 @@ from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import steps
 from hdab.extracts.pipeline.run import Keys, Outcome, run_plan, sha256_file
 from tests.applications.factories import People
+from tests.applications.walk import settle
 from tests.extracts.apps import jobs, permit_with, running
 from tests.extracts.permits import APPROVED, permit_version
 
@@ -224,6 +225,7 @@ def app(tmp_path: Path, database_url: str, registry: Path) -> Iterator[tuple[Tes
 def test_a_permit_extracted_before_plan_versions_keeps_version_1(app: tuple[TestClient, People]) -> None:
     client, people = app
     permit_id = permit_with(client, people, GP)["permit_id"]
+    settle()
     [job] = jobs()
     assert job.status == "delivered" and job.plan is not None and job.plan["plan_version"] == 2
     # as if it had run before versions existed: its stored plan has none
@@ -232,6 +234,7 @@ def test_a_permit_extracted_before_plan_versions_keeps_version_1(app: tuple[Test
         stored.plan = {k: v for k, v in stored.plan.items() if k != "plan_version"}  # type: ignore[union-attr]
     response = client.post("/api/extracts", json={"permit_id": permit_id}, headers=people.caseworker)
     assert response.status_code == 201, response.text
+    settle()
     _, rerun = jobs()
     assert rerun.status == "delivered" and rerun.plan is not None
     assert "plan_version" not in rerun.plan and "period_from" not in rerun.plan["tables"][0]
@@ -264,3 +267,15 @@ def test_a_caseworker_cannot_widen_the_cohort_under_the_name_of_narrowing() -> N
     assert narrows(asked, spec(cohort(("hovedtilstand", ["I630"])), GP)) == []
     assert narrows(spec(cohort(("hovedtilstand", ["I63", "I61"])), GP), asked) == []
     assert narrows(asked, spec(cohort(("hovedtilstand", ["I63"]), ("kjonn", ["2"])), GP)) == []
+
+
+def test_a_period_beyond_the_registry_years_is_refused_when_asked_for() -> None:
+    """An end of 9999-12-31 was approved and every extract then failed on midnight of year 10000."""
+    from pydantic import ValidationError
+
+    for period in (
+        {"start": "2025-01-01", "end": "9999-12-31"},
+        {"start": "0001-01-01", "end": "2025-12-31"},
+    ):
+        with pytest.raises(ValidationError, match="period"):
+            spec({**GP, "period": period})

@@ -9,6 +9,7 @@ in either. Typos: a query word of five letters or more also matches indexed word
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,8 +38,16 @@ ENGLISH_STOP = frozenset(
 )
 STOP_WORDS = NORWEGIAN_STOP | ENGLISH_STOP
 
-_norwegian = snowballstemmer.stemmer("norwegian")
-_english = snowballstemmer.stemmer("english")
+# A snowball stemmer keeps state while it stems: sharing one between threads (the server's pool,
+# the indexing thread) raised errors and, worse, returned wrong stems into the cache. One each.
+_stemmers = threading.local()
+
+
+def _stem(word: str) -> tuple[str, str]:
+    if not hasattr(_stemmers, "norwegian"):
+        _stemmers.norwegian = snowballstemmer.stemmer("norwegian")
+        _stemmers.english = snowballstemmer.stemmer("english")
+    return _stemmers.norwegian.stemWord(word), _stemmers.english.stemWord(word)
 
 
 def fold(text: str) -> str:
@@ -54,7 +63,7 @@ def words(text: str) -> list[str]:
 @lru_cache(maxsize=65536)
 def stems(word: str) -> frozenset[str]:
     """The word's Norwegian and English stems (and the word itself, for codes like icpc or ncsp)."""
-    return frozenset({word, _norwegian.stemWord(word), _english.stemWord(word)})
+    return frozenset({word, *_stem(word)})
 
 
 def analyze(text: str) -> list[str]:

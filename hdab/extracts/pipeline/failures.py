@@ -19,7 +19,7 @@ from typing import Any
 
 from hdab.core.clock import OSLO
 
-ELEVEN_DIGITS = re.compile(r"(?<![0-9])[0-9]{11}(?![0-9])")
+ELEVEN_DIGITS = re.compile(r"[0-9]{11,}")  # a longer run can hold a person number too
 MASK = "<11 digits>"
 
 
@@ -57,7 +57,7 @@ def no_registry_data(dataset: str, as_of: datetime, detail: str) -> JobFailure:
 
 
 def mask_person_numbers(text: str) -> str:
-    """``text`` with every run of exactly eleven digits replaced: none of them reaches a log."""
+    """``text`` with every run of eleven or more digits replaced: no person number reaches a log."""
     return ELEVEN_DIGITS.sub(MASK, text)
 
 

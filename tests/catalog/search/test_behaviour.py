@@ -149,3 +149,20 @@ def test_the_backend_the_settings_choose_is_the_one_answering(
     expected = "opensearch" if getattr(search_settings, "search_url", "") else "embedded"
     assert backend().name == expected
     assert search(search_client)["total"] == 8
+
+
+def test_stemming_is_the_same_from_many_threads() -> None:
+    """One shared snowball stemmer raised IndexError and returned wrong stems under concurrent searches."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hdab.catalog.search import analysis
+
+    words = [
+        f"{stem}{suffix}"
+        for stem in ("hjerte", "sykehus", "innleggelse", "diagnose")
+        for suffix in ("", "ne", "r", "ene", "ing")
+    ] * 200
+    expected = {w: analysis.stems.__wrapped__(w) for w in set(words)}
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(analysis.stems.__wrapped__, words))
+    assert got == [expected[w] for w in words]

@@ -30,7 +30,7 @@ from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps, workfiles
 from hdab.extracts.pipeline.run import Context, Keys, run_plan, run_step, sequence
 from tests.applications.factories import People, statistics_form
-from tests.applications.walk import to_approved_statistics
+from tests.applications.walk import settle, to_approved_statistics
 from tests.extracts.apps import audit_entries, jobs, permit_with
 from tests.extracts.permits import permit_version
 from tests.extracts.test_jobs import PSEUDONYMISED, RISKY, app, registry  # noqa: F401 - shared fixtures
@@ -236,6 +236,7 @@ def test_a_delivered_job_and_a_failed_one_leave_nothing(
         client.post("/api/extracts", json={"permit_id": permit_id}, headers=people.caseworker).status_code
         == 201
     )
+    settle()  # the re-run answers at once; its steps run in the background
     failed = jobs()[-1]
     assert failed.status == "failed" and seen == [True]  # it had identifiers in its folder
     assert not workspace.work_folder(failed.id).exists()

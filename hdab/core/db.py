@@ -6,7 +6,7 @@ commits on success and rolls back on error. Services and repositories never comm
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -135,3 +135,33 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Work that must follow a commit and never a rollback (sending the outbox, removing an ended job's
+# files): gathered in the session, per handler, and handed over once the transaction commits.
+_AFTER_COMMIT = "hdab.after_commit"
+AfterCommit = Callable[[Session, list[Any]], None]
+
+
+def after_commit(session: Session, handler: AfterCommit, item: Any) -> None:
+    """Hand ``item`` to ``handler`` once ``session``'s transaction commits; a rollback drops it.
+
+    One commit calls each handler once, with all its items in the order given; handlers run in
+    the order they were first named in the transaction.
+    """
+    session.info.setdefault(_AFTER_COMMIT, {}).setdefault(handler, []).append(item)
+
+
+def _run_after_commit(session: Session) -> None:
+    pending: dict[AfterCommit, list[Any]] = session.info.pop(_AFTER_COMMIT, {})
+    for handler, items in pending.items():
+        handler(session, items)
+
+
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+if not event.contains(Session, "after_commit", _run_after_commit):
+    event.listen(Session, "after_commit", _run_after_commit)
+    event.listen(Session, "after_rollback", _drop_after_rollback)

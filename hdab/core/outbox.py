@@ -31,11 +31,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hdab.core import clock
 from hdab.core.audit import canonical_json
 from hdab.core.celery_app import celery_app, is_eager
+from hdab.core.db import after_commit
 from hdab.core.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-_PENDING = "hdab.outbox.pending"
 MAX_ATTEMPTS = 20
 # messages being run in this process now: two relays of this process never run the same message
 _running: set[uuid.UUID] = set()
@@ -56,7 +56,7 @@ def enqueue(session: Session, task: str, payload: Mapping[str, Any]) -> OutboxMe
     )
     session.add(message)
     session.flush()
-    session.info.setdefault(_PENDING, []).append((message.id, _is_long(task)))
+    after_commit(session, _after_commit, (message.id, _is_long(task)))
     return message
 
 
@@ -233,10 +233,8 @@ def wait_for_background(timeout: float | None = None) -> bool:
     return _background.wait(timeout)
 
 
-def _after_commit(session: Session) -> None:
-    pending: list[tuple[uuid.UUID, bool]] = session.info.pop(_PENDING, [])
-    if not pending:
-        return
+def _after_commit(session: Session, pending: list[tuple[uuid.UUID, bool]]) -> None:
+    """Send what the committed transaction enqueued: (message id, long work) in order."""
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     if is_eager():
@@ -277,19 +275,3 @@ def _relay_in_order(engine: Engine, pending: list[uuid.UUID]) -> None:
                 log.exception("outbox relay after commit failed")
     finally:
         _local.queue = None
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def install() -> None:
-    """Hook the relay into every SQLAlchemy session (idempotent)."""
-    from sqlalchemy import event
-
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
-
-
-install()

@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -100,6 +100,15 @@ def plan_version_of(session: Session, job: ExtractJob) -> int:
     return int(first.get("plan_version", 1))
 
 
+def _described(session: Session, identifiers: Sequence[str]) -> dict[str, catalog.DatasetSummary]:
+    """The published catalogue records of the datasets a permit or a request names."""
+    return {
+        identifier: found
+        for identifier in identifiers
+        if (found := catalog.dataset(session, identifier)) is not None
+    }
+
+
 def disclosure_of(dataset: catalog.DatasetSummary) -> planning.Disclosure:
     """The catalogue's classification of a dataset's variables, as the plan takes it."""
 
@@ -120,11 +129,7 @@ def _context(
     settings = runtime.settings()
     assert job.permit_id is not None and job.permit_version is not None
     versions = applications.permit_versions(session, job.permit_id)[: job.permit_version]
-    described = {
-        identifier: found
-        for identifier in versions[-1].specification.dataset_identifiers()
-        if (found := catalog.dataset(session, identifier)) is not None
-    } if versions else {}  # fmt: skip
+    described = _described(session, versions[-1].specification.dataset_identifiers() if versions else ())
     plan = planning.plan_for_permit(
         versions,
         settings.min_k,
@@ -359,12 +364,10 @@ def run_statistics(database: Database, job_id: str) -> str:
         assert job is not None and job.application_id is not None
         request = applications.statistics_request(session, job.application_id)
         try:
-            described = {
-                identifier: disclosure_of(found)
-                for identifier in request.specification.dataset_identifiers()
-                if (found := catalog.dataset(session, identifier)) is not None
-            }
-            specs = statistics.specs_from_request(request.specification.tables, described)
+            described = _described(session, request.specification.dataset_identifiers())
+            specs = statistics.specs_from_request(
+                request.specification.tables, {i: disclosure_of(found) for i, found in described.items()}
+            )
         except ValueError as exc:
             _end(session, job, JobStatus.FAILED, error=str(exc))
             return job.status

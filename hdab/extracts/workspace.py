@@ -15,16 +15,15 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from hdab.core import runtime
+from hdab.core.db import after_commit
 from hdab.extracts.models import ExtractJob
 from hdab.extracts.pipeline import workfiles
 
 log = logging.getLogger(__name__)
 
-_PENDING = "hdab.extracts.leftovers"
 INCOMING = ".incoming-"
 
 
@@ -76,28 +75,14 @@ def remove(leftovers: Leftovers) -> list[str]:
 
 def remove_after_commit(session: Session, job: ExtractJob) -> None:
     """Remove the job's work and incoming folders once the caller's transaction commits."""
-    session.info.setdefault(_PENDING, []).append(Leftovers.of(job))
+    after_commit(session, _remove_all, Leftovers.of(job))
 
 
-def _after_commit(session: Session) -> None:
-    for leftovers in session.info.pop(_PENDING, []):
+def _remove_all(_session: Session, ended: list[Leftovers]) -> None:
+    for leftovers in ended:
         try:
             remove(leftovers)
         except OSError as exc:  # the sweeper tries again within the hour
             log.warning(
                 "extract job %s: its work files were not removed (%s)", leftovers.job_id, exc.strerror
             )
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def install() -> None:
-    """Hook the removal into every SQLAlchemy session (idempotent)."""
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
-
-
-install()

@@ -23,9 +23,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from hdab.extracts.pipeline import plan as planning
-from hdab.extracts.pipeline import steps
-from hdab.extracts.pipeline.run import Keys, Outcome, run_plan
-from tests.extracts.permits import permit_version
+from hdab.extracts.pipeline.run import Outcome
+from tests.extracts.permits import extract_now, permit_version
 
 QUASI = ("kjonn", "fodselsar", "kommunenummer")
 CATALOGUE = {
@@ -98,23 +97,14 @@ def extract(
     disclosure: dict[str, planning.Disclosure] | None = None,
     share: float = 1.0,
 ) -> Outcome:
-    plan = planning.plan_for_permit(
-        [permit_version("NO-HDAB-2026-DISC", [request])],
-        min_k,
+    return extract_now(
+        registry,
+        spe,
+        "NO-HDAB-2026-DISC",
+        [request],
+        min_k=min_k,
         disclosure=CATALOGUE if disclosure is None else disclosure,
-    )
-    return run_plan(
-        plan,
-        registry=registry,
-        spe_root=spe,
-        delivery_id="d1",
-        keys=Keys(steps.permit_key("m" * 40, "NO-HDAB-2026-DISC"), b"o" * 32),
-        opted_out=lambda _at: frozenset(),
-        optout_receipt=lambda at: {"as_of": at.isoformat()},
-        dictionary={},
-        principals=["kari@idp"],
         max_suppressed_share=share,
-        work_root=spe.parent / (spe.name + "-work"),
     )
 
 

@@ -27,12 +27,11 @@ from hdab.core import runtime
 from hdab.extracts import synth
 from hdab.extracts.models import ExtractJob
 from hdab.extracts.pipeline import plan as planning
-from hdab.extracts.pipeline import steps
-from hdab.extracts.pipeline.run import Keys, Outcome, run_plan, sha256_file
+from hdab.extracts.pipeline.run import Outcome, sha256_file
 from tests.applications.factories import People
 from tests.applications.walk import settle
 from tests.extracts.apps import jobs, permit_with, running
-from tests.extracts.permits import APPROVED, permit_version
+from tests.extracts.permits import APPROVED, extract_now
 
 OSLO = ZoneInfo("Europe/Oslo")
 STROKE = {
@@ -65,19 +64,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def extract(
     registry: Path, spe: Path, datasets: list[dict[str, Any]], *, version: int = planning.PLAN_VERSION
 ) -> Outcome:
-    plan = planning.plan_for_permit([permit_version("NO-HDAB-2026-POP", datasets)], 5, plan_version=version)
-    return run_plan(
-        plan,
-        registry=registry,
-        spe_root=spe,
-        delivery_id="d1",
-        keys=Keys(steps.permit_key("m" * 40, "NO-HDAB-2026-POP"), b"o" * 32),
-        opted_out=lambda _at: frozenset(),
-        optout_receipt=lambda at: {"as_of": at.isoformat()},
-        dictionary={},
-        principals=["kari@idp"],
-        work_root=spe.parent / (spe.name + "-work"),
-    )
+    return extract_now(registry, spe, "NO-HDAB-2026-POP", datasets, plan_version=version)
 
 
 def pseudonyms(outcome: Outcome, dataset: str) -> set[str]:

@@ -22,7 +22,14 @@ import duckdb
 
 from hdab.extracts.pipeline.plan import Disclosure, oslo_midnight
 from hdab.extracts.pipeline.sources import DIRECT_IDENTIFIERS, SOURCES
-from hdab.extracts.pipeline.steps import KNOWN_AT_FROM, KNOWN_AT_WHERE, hmac_pads, hmac_sql, quote_name
+from hdab.extracts.pipeline.steps import (
+    COARSEN_SQL,
+    KNOWN_AT_FROM,
+    KNOWN_AT_WHERE,
+    hmac_pads,
+    hmac_sql,
+    quote_name,
+)
 
 TOTAL = "_total"
 
@@ -118,7 +125,7 @@ def count_table(
     source.require_data(registry, as_of)
     coarse = dict(spec.coarsen)
     dims = ", ".join(
-        STATISTICS_COARSEN[coarse[d]].format(q=f"s.{quote_name(d)}")
+        COARSEN_SQL[coarse[d]].format(q=f"s.{quote_name(d)}")
         if d in coarse
         else f"CAST(s.{quote_name(d)} AS VARCHAR)"
         for d in spec.dimensions
@@ -154,13 +161,6 @@ def count_table(
     cells = {tuple("" if v is None else str(v) for v in row[:-1]): int(row[-1]) for row in rows}
     hidden, primary, secondary = suppress(cells, len(spec.dimensions), k)
     return CountedTable(spec, cells, hidden, primary, secondary)
-
-
-STATISTICS_COARSEN = {
-    "month": "strftime({q}, '%Y-%m')",
-    "year": "strftime({q}, '%Y')",
-    "county": "left(CAST({q} AS VARCHAR), 2)",
-}
 
 
 def specs_from_request(

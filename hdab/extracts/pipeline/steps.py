@@ -273,10 +273,11 @@ def coarsening(plan: TablePlan) -> dict[str, str]:
     return {c: max(k, key=lambda kind: _COARSENESS.get(kind, 0)) for c, k in kinds.items()}
 
 
-_COARSEN_SQL = {
-    "month": "strftime(m.{q}, '%Y-%m')",
-    "year": "strftime(m.{q}, '%Y')",
-    "county": "left(CAST(m.{q} AS VARCHAR), 2)",
+# A generalisation as SQL over the column expression ``{q}`` (extract rows and statistics cells alike).
+COARSEN_SQL = {
+    "month": "strftime({q}, '%Y-%m')",
+    "year": "strftime({q}, '%Y')",
+    "county": "left(CAST({q} AS VARCHAR), 2)",
 }
 
 
@@ -286,7 +287,7 @@ def _generalised(plan: TablePlan) -> list[str]:
     for column in plan.columns:
         q = quote_name(column)
         kind = kinds.get(column)
-        select.append(f"{_COARSEN_SQL[kind].format(q=q)} AS {q}" if kind else f"m.{q}")
+        select.append(f"{COARSEN_SQL[kind].format(q=f'm.{q}')} AS {q}" if kind else f"m.{q}")
     return select
 
 

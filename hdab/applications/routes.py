@@ -22,7 +22,8 @@ from hdab.applications.models import Application, Notification, Permit, PermitVe
 from hdab.applications.signing import MEDIA_TYPE
 from hdab.applications.state import case_deadlines
 from hdab.core import clock
-from hdab.core.auth import Principal, Role, current_principal, require_roles
+from hdab.core.access import current_principal, require_roles
+from hdab.core.auth import Principal, Role
 from hdab.core.errors import NotFound
 from hdab.core.web import Paging, db_session, paging
 

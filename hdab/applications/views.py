@@ -20,7 +20,8 @@ from hdab.applications.models import Application, Notification, Permit, PermitVe
 from hdab.applications.routes import case_of_permit, case_view, principal_with_bindings, summary
 from hdab.catalog import api as catalog
 from hdab.core import clock
-from hdab.core.auth import Principal, Role, optional_principal
+from hdab.core.access import optional_principal
+from hdab.core.auth import Principal, Role
 from hdab.core.errors import FieldError, Forbidden, NotFound, ProblemError
 from hdab.core.templating import templates
 from hdab.core.web import MAX_PAGE, Paging, db_session, preferred_language

@@ -18,7 +18,8 @@ from hdab.catalog.ownership import Writer, require
 from hdab.catalog.rdf.formats import BY_KEY, BY_MEDIA_TYPE, FORMATS, RdfFormat
 from hdab.catalog.rdf.safe_parse import parse_rdf
 from hdab.core import runtime
-from hdab.core.auth import Principal, Role, require_roles
+from hdab.core.access import require_roles
+from hdab.core.auth import Principal, Role
 from hdab.core.errors import FieldError, InvalidInput, NotFound, ProblemError
 from hdab.core.ratelimit import limited
 from hdab.core.web import Paging, db_session, paging

@@ -16,20 +16,14 @@ from starlette.middleware.sessions import SessionMiddleware
 
 import hdab
 from hdab.core import apidocs, audit, csrf, domains, notices, oidc, outbox, runtime
-from hdab.core.auth import (
-    SESSION_COOKIE,
-    Principal,
-    Role,
-    TokenVerifier,
-    TrustedIssuer,
-    current_principal,
-    optional_principal,
-)
+from hdab.core.access import current_principal, optional_principal
+from hdab.core.auth import SESSION_COOKIE, Principal, Role, TokenVerifier, TrustedIssuer
 from hdab.core.celery_app import is_eager
 from hdab.core.devidp import DevIdentityProvider
-from hdab.core.errors import FieldError, InvalidInput, document_problems, install_handlers
+from hdab.core.errors import FieldError, InvalidInput, document_problems
 from hdab.core.identifiers import InvalidIdentifier
 from hdab.core.logs import configure_logging
+from hdab.core.problems import install_handlers
 from hdab.core.ratelimit import RateLimits, limited
 from hdab.core.scheduler import InProcessScheduler
 from hdab.core.security import SecurityHeaders

@@ -1,9 +1,10 @@
-"""Principals, tokens and the access convention.
+"""Principals and tokens: who may call, and how a token proves it.
 
 A principal is whoever calls: a person signed in through an identity provider, or a machine client.
 Tokens are JWTs from a configured issuer, validated for issuer, audience, expiry and signature
 against the issuer's keys. The development identity provider is one such issuer (dev and test only);
-a later OpenID Connect provider is another, with its own claim mapping.
+a later OpenID Connect provider is another, with its own claim mapping. The request side (which
+credential a request carries, the role a route needs) is :mod:`hdab.core.access`.
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Depends, Request
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
-from hdab.core import clock, dpop, ratelimit, runtime
+from hdab.core import clock
 from hdab.core.audit import identifier_ref
 from hdab.core.dpop import jkt_of
-from hdab.core.errors import Forbidden, Unauthenticated
+from hdab.core.errors import Unauthenticated
 from hdab.core.identifiers import (
     InvalidIdentifier,
     contains_person_number,
@@ -250,81 +250,3 @@ def _unverified_issuer(token: str) -> str:
     if not isinstance(issuer, str):
         raise Unauthenticated("the token names no issuer")
     return issuer
-
-
-def _authenticate(request: Request) -> Principal | None:
-    """The principal of an Authorization header (Bearer or DPoP) or of a session cookie; None if none."""
-    verifier: TokenVerifier = request.app.state.token_verifier
-    header = request.headers.get("authorization")
-    if header is not None:
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() not in ("bearer", "dpop") or not token:
-            raise Unauthenticated("use the Authorization scheme Bearer or DPoP")
-        principal, jkt = verifier.verify_bound(token)
-        if scheme.lower() == "dpop":
-            proofs = request.headers.getlist("dpop")
-            if jkt is None:
-                raise Unauthenticated("this token is not bound to a key: send it with the Bearer scheme")
-            if len(proofs) != 1:
-                raise dpop.InvalidProof("send exactly one DPoP header with the request")
-            dpop.verify(
-                proofs[0], method=request.method, url=_public_url(request), access_token=token, jkt=jkt
-            )
-        elif jkt is not None:
-            raise Unauthenticated(
-                "this token is bound to a key (DPoP): send it as Authorization: DPoP with a DPoP proof"
-            )
-        elif principal.issuer in request.app.state.dpop_required:
-            raise Unauthenticated("this issuer's tokens must be DPoP-bound")
-        return principal
-    session_id = request.cookies.get(SIGNIN_COOKIE)
-    if session_id:
-        from hdab.core import sessions  # the session store needs the database; tokens do not
-
-        signed_in = sessions.load(session_id)
-        if signed_in is None:
-            raise Unauthenticated("your sign-in has ended: sign in again")
-        return signed_in
-    dev_token = request.cookies.get(SESSION_COOKIE)
-    return verifier.verify(dev_token) if dev_token else None
-
-
-def _public_url(request: Request) -> str:
-    """The URL as the client addressed it: the configured public base plus the path."""
-    return runtime.settings().base_url + request.url.path
-
-
-def optional_principal(request: Request) -> Principal | None:
-    """The caller, or None when no credential was sent; an invalid credential is a 401, never anonymous.
-
-    Invalid credentials are counted per client address: past the limit the answer is 429, so tokens
-    and session ids cannot be guessed at speed.
-    """
-    try:
-        principal = _authenticate(request)
-    except Unauthenticated:
-        ratelimit.count(request, "token-failures", "rate_limit_token_failures")
-        raise
-    if principal is not None:
-        request.state.principal = principal
-    return principal
-
-
-def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
-    if principal is None:
-        raise Unauthenticated()
-    return principal
-
-
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency letting through principals holding any of ``roles``; others get a 403."""
-
-    allowed = ", ".join(roles)
-
-    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
-        if not principal.has_role(*roles):
-            raise Forbidden(f"this needs one of the roles: {allowed}")
-        return principal
-
-    return dependency

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from hdab.core import audit, runtime
-from hdab.core.auth import Principal, Role, current_principal, require_roles
+from hdab.core.access import current_principal, require_roles
+from hdab.core.auth import Principal, Role
 from hdab.core.errors import InvalidInput, NotFound, ProblemError
 from hdab.core.ratelimit import limited
 from hdab.core.web import db_session, db_write_session

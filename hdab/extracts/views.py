@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hdab.core.auth import Principal, Role, require_roles
+from hdab.core.access import require_roles
+from hdab.core.auth import Principal, Role
 from hdab.core.errors import InvalidInput
 from hdab.core.templating import templates
 from hdab.core.web import db_session

@@ -23,8 +23,8 @@ from hdab.core import audit, runtime
 from hdab.core.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
-from hdab.core.errors import install_handlers
 from hdab.core.models import AuditEntry
+from hdab.core.problems import install_handlers
 from hdab.core.settings import Settings
 from hdab.extracts.models import OptOutEvent
 from tests.extracts.people import people

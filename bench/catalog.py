@@ -63,7 +63,7 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from hdab.core.app import create_app
+    from hdab.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"

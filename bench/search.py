@@ -59,7 +59,7 @@ def _free_port() -> int:
 @contextmanager
 def server(env: dict[str, str], port: int, *extra: str) -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "hdab.core.cli", "serve", "--port", str(port), *extra],
+        [sys.executable, "-m", "hdab.cli", "serve", "--port", str(port), *extra],
         env=env,
         cwd=REPOSITORY_ROOT,
         stdout=subprocess.DEVNULL,

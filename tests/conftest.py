@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from hdab.core import clock, domains, migrate, outbox, runtime
-from hdab.core.db import Base, Database
+from hdab.core import clock, migrate, outbox, runtime
+from hdab.core.db import Database
 from hdab.core.settings import Settings
+from hdab.models import metadata
 from tests.support import backends
 
 
@@ -88,8 +89,7 @@ def postgres_url() -> Iterator[str]:
 
 
 def _truncate_postgres(database: Database) -> None:
-    domains.load_models()
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "audit_head")
+    tables = ", ".join(t.name for t in metadata.sorted_tables if t.name != "audit_head")
     with database.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         connection.execute(text(f"UPDATE audit_head SET seq = 0, hash = '{'0' * 64}'"))

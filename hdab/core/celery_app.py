@@ -1,14 +1,19 @@
-"""The one Celery app. Redis broker from ``HDAB_BROKER_URL``; with none set, tasks run in-process."""
+"""The one Celery app. Redis broker from ``HDAB_BROKER_URL``; with none set, tasks run in-process.
+
+Core names no domain: the top layer (``hdab.tasks``) imports every task module, which registers its
+tasks with this app, and adds each domain's periodic tasks with :func:`add_periodic_tasks`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
 
-from hdab.core import clock, domains
+from hdab.core import clock
 from hdab.core.settings import Settings
 
 
@@ -29,6 +34,19 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # The chain's head, signed, outside the database: truncating the log is caught at the next verify.
     "audit-checkpoint": {"task": "core.audit_checkpoint", "schedule": crontab(minute="41")},
 }
+# the domains' periodic tasks, added by the top layer (hdab.tasks); kept across configure_celery()
+_domain_schedule: dict[str, dict[str, Any]] = {}
+
+
+def add_periodic_tasks(schedule: Mapping[str, dict[str, Any]]) -> None:
+    """Add a domain's periodic tasks to the beat schedule (the in-process scheduler reads it too)."""
+    _domain_schedule.update(schedule)
+    celery_app.conf.beat_schedule = beat_schedule()
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """Core's periodic tasks, then every domain's."""
+    return {**BEAT_SCHEDULE, **_domain_schedule}
 
 
 def is_eager() -> bool:
@@ -56,18 +74,11 @@ def configure_celery(settings: Settings) -> Celery:
         broker_connection_timeout=3,
         broker_transport_options={"socket_connect_timeout": 3, "socket_timeout": 10},
         worker_hijack_root_logger=False,
-        beat_schedule=BEAT_SCHEDULE,
-        imports=domains.module_names("tasks"),
+        beat_schedule=beat_schedule(),
     )
     # Drop connections made for an earlier broker (tests switch between backends).
     celery_app._pool = None  # type: ignore[attr-defined]
     amqp = celery_app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
-    celery_app.loader.import_default_modules()
-    # Each domain's tasks module may add periodic tasks of its own.
-    schedule = dict(BEAT_SCHEDULE)
-    for module in domains.import_all("tasks"):
-        schedule.update(getattr(module, "BEAT_SCHEDULE", {}))
-    celery_app.conf.beat_schedule = schedule
     return celery_app

@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -20,11 +21,12 @@ def include_object(obj: object, name: str | None, type_: str, reflected: bool, c
     return not (name or "").startswith(DIALECT_ONLY_PREFIXES)
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, target_metadata: MetaData | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
+    config.attributes["target_metadata"] = target_metadata
     return config
 
 
@@ -40,5 +42,6 @@ def heads(database_url: str = "sqlite://") -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
 
 
-def revision(database_url: str, message: str, autogenerate: bool = True) -> None:
-    command.revision(alembic_config(database_url), message=message, autogenerate=autogenerate)
+def revision(database_url: str, message: str, metadata: MetaData, autogenerate: bool = True) -> None:
+    """Write a new migration; with ``autogenerate``, from the differences of ``metadata`` (every table)."""
+    command.revision(alembic_config(database_url, metadata), message=message, autogenerate=autogenerate)

@@ -1,18 +1,18 @@
 """What the running service lacks, said once for operators (``/readyz``) and for people (page banners).
 
-A domain tells what it found through ``hdab.<domain>.health.findings(settings)``; core asks every
-domain that has one. A finding never hides a fault: the catalogue without the official shapes or
-an empty registry is named in ``/readyz`` and shown to the people who can act on it, not only
-logged. Only what makes the service unfit to serve (in production) turns ``/readyz`` into a 503.
+A domain tells what it found through ``hdab.<domain>.health.findings(settings)``; the top layer
+(``hdab.app``) hands those functions to core, which names no domain. A finding never hides a
+fault: the catalogue without the official shapes or an empty registry is named in ``/readyz``
+and shown to the people who can act on it, not only logged. Only what makes the service unfit
+to serve (in production) turns ``/readyz`` into a 503.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hdab.core import domains
 from hdab.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,10 @@ class Finding:
 Source = Callable[[Settings], Iterable[Finding]]
 
 
-def _sources() -> list[Source]:
-    return [module.findings for module in domains.import_all("health") if hasattr(module, "findings")]
-
-
-def collect(settings: Settings) -> list[Finding]:
-    """Every domain's findings. A check that fails is itself a finding, never an error page."""
+def collect(settings: Settings, sources: Sequence[Source]) -> list[Finding]:
+    """What ``sources`` (the domains' checks) find. A failing check is itself a finding, never an error."""
     found: list[Finding] = []
-    for source in _sources():
+    for source in sources:
         try:
             found.extend(source(settings))
         except Exception as exc:  # a health check must not take the page or /readyz down

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from hdab.core.celery_app import configure_celery
 from hdab.core.db import Database
 from hdab.core.settings import Settings, get_settings
 
@@ -22,8 +23,6 @@ def configure(settings: Settings) -> None:
         _database = None
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Work enqueued by this process goes where these settings say: the broker, or in-process.
-    from hdab.core.celery_app import configure_celery
-
     configure_celery(settings)
 
 

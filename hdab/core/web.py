@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
+import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from kombu import Connection
@@ -84,8 +85,6 @@ def _check_broker(url: str) -> None:
 
 
 def _check_search(url: str) -> None:
-    import httpx
-
     response = httpx.get(url, timeout=2)
     if response.status_code >= 500:
         raise ConnectionError(f"search answered {response.status_code}")
@@ -120,7 +119,8 @@ def readyz(request: Request) -> JSONResponse:
             # The class name only: a URL in the message could carry a password.
             checks[name] = f"down ({type(exc).__name__})"
             down.append(name)
-    findings = notices.collect(settings)
+    # the domains' checks, handed over by the app factory (hdab.app): core names no domain
+    findings = notices.collect(settings, request.app.state.health_findings)
     for finding in findings:
         checks[finding.component] = finding.status
     notes = [{"component": f.component, "detail": f.detail} for f in findings if f.needs_action]

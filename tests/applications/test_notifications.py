@@ -12,9 +12,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
+from hdab.app import create_app
 from hdab.catalog import service as catalog
 from hdab.core import audit, runtime
-from hdab.core.app import create_app
 from hdab.core.settings import Settings
 from tests.applications.factories import People
 from tests.applications.walk import command, create

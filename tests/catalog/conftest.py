@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from hdab.app import create_app
 from hdab.catalog import service
 from hdab.core import audit, runtime
-from hdab.core.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.settings import Settings

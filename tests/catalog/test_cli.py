@@ -37,7 +37,7 @@ def test_seed_twice_then_import_a_harvested_record_keeping_its_iri(
 
     from fastapi.testclient import TestClient
 
-    from hdab.core.app import create_app
+    from hdab.app import create_app
 
     with TestClient(create_app(settings)) as client:
         exported = client.get("/datasets/npr-tsb?format=ttl").text

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from hdab.app import create_app
 from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion
 from hdab.core import audit, clock, runtime
-from hdab.core.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.settings import Settings

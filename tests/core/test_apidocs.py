@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from hdab.app import create_app
 from hdab.core import apidocs, security
-from hdab.core.app import create_app
 from hdab.core.security import CSP, SecurityHeaders, acceptable, new_nonce, with_style_nonce
 from hdab.core.settings import Settings
 

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
+from hdab.app import create_app
 from hdab.core import clock
 from hdab.core.access import require_roles
-from hdab.core.app import create_app
 from hdab.core.auth import SESSION_COOKIE, Principal, Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.errors import Conflict, NotFound

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from hdab.app import create_app
 from hdab.core import runtime
-from hdab.core.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.ratelimit import MemoryCounter, RateLimits, RedisCounter

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from hdab.app import create_app
 from hdab.core import clock, runtime
-from hdab.core.app import create_app
 from hdab.core.dpop import token_hash
 from hdab.core.oidc import RemoteKeys
 from hdab.core.settings import Settings

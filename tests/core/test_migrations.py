@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import JSON, Boolean, column, inspect, table, text
 
-from hdab.core import domains, migrate
-from hdab.core.db import Base, Database, UTCDateTime
+from hdab.core import migrate
+from hdab.core.db import Database, UTCDateTime
+from hdab.models import metadata
 
 
 def test_history_is_linear_with_one_head() -> None:
@@ -18,12 +19,11 @@ def test_history_is_linear_with_one_head() -> None:
 
 
 def test_models_and_migrations_agree(database: Database) -> None:
-    domains.load_models()
     with database.engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "include_object": migrate.include_object}
         )
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(context, metadata)
     assert differences == []
 
 

@@ -19,8 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 
+from hdab.app import create_app
 from hdab.core import runtime
-from hdab.core.app import create_app
 from hdab.core.auth import SIGNIN_COOKIE
 from hdab.core.settings import Settings
 from tests.support import backends

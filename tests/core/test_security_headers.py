@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from hdab.core.app import MAX_BODY, create_app
+from hdab.app import MAX_BODY, create_app
 from hdab.core.settings import Settings
 from tests.support import backends
 

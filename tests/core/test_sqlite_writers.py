@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from hdab.app import create_app
 from hdab.applications.models import Application
 from hdab.core import audit, runtime
-from hdab.core.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.models import AuditEntry

@@ -91,7 +91,7 @@ def worker_settings(
 def _start(settings: Settings, command: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as handle:
         return subprocess.Popen(
-            [sys.executable, "-m", "hdab.core.cli", *command],
+            [sys.executable, "-m", "hdab.cli", *command],
             env=_process_env(settings),
             cwd=REPOSITORY_ROOT,
             stdout=handle,

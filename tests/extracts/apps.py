@@ -10,9 +10,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hdab.app import create_app
 from hdab.catalog import service as catalog
 from hdab.core import audit, outbox, runtime
-from hdab.core.app import create_app
 from hdab.core.models import AuditEntry
 from hdab.extracts.models import ExtractJob
 from tests.applications.factories import People, access_form

@@ -215,7 +215,7 @@ def test_each_step_records_counts_and_the_digests_that_chain_it_to_the_one_befor
 def test_the_operator_runs_an_extract_from_the_command_line(app: tuple[TestClient, People]) -> None:
     from click.testing import CliRunner
 
-    from hdab.core.cli import cli
+    from hdab.cli import cli
 
     client, people = app
     permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]

@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from hdab.app import create_app
 from hdab.catalog import service as catalog
 from hdab.core import audit, clock, runtime
-from hdab.core.app import create_app
 from hdab.core.celery_app import celery_app
 from hdab.core.settings import Settings
 from hdab.extracts import runner, synth

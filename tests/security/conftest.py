@@ -59,7 +59,7 @@ def world(
     runtime.configure(settings)
     with runtime.database().session() as session:
         catalog.seed(session, settings, audit.SYSTEM_ACTOR)
-    from hdab.core.app import create_app
+    from hdab.app import create_app
 
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         people = People(settings)

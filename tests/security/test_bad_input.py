@@ -27,8 +27,8 @@ NESTINGS = {
 
 @pytest.fixture
 def app(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+    from hdab.app import create_app
     from hdab.catalog import service as catalog
-    from hdab.core.app import create_app
 
     database = tmp_path / "hdab.db"
     database.write_bytes(sqlite_template.read_bytes())

@@ -30,8 +30,8 @@ ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "schemathesi
 
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Any]:
+    from hdab.app import create_app
     from hdab.catalog import service as catalog
-    from hdab.core.app import create_app
 
     root = tmp_path_factory.mktemp("fuzz")
     database = root / "hdab.db"

@@ -25,8 +25,8 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 from sqlalchemy import select
 
+from hdab.app import create_app
 from hdab.core import runtime
-from hdab.core.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.identifiers import UUID, InvalidIdentifier, person_number_kind

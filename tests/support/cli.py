@@ -26,7 +26,7 @@ def run_hdab(
     *args: str, env: dict[str, str], cwd: Path = REPOSITORY_ROOT, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hdab.core.cli", *args],
+        [sys.executable, "-m", "hdab.cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -52,7 +52,7 @@ def hdab_run(workdir: Path, timeout: float = 90, **settings: str) -> Iterator[tu
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hdab.core.cli", "run"],
+            [sys.executable, "-m", "hdab.cli", "run"],
             env=env,
             cwd=workdir,
             stdout=log,

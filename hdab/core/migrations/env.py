@@ -1,15 +1,18 @@
-"""Alembic environment: every domain's tables, one history, SQLite and PostgreSQL alike."""
+"""Alembic environment: one history for every domain's tables, SQLite and PostgreSQL alike.
+
+Upgrades and downgrades need no models. Autogenerate (``hdab db revision``) compares the models
+with the database: its caller hands over the metadata of every table (``hdab.models.metadata``)
+as ``target_metadata``, since core names no domain.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 
-from hdab.core import domains
-from hdab.core.db import Base, make_engine
+from hdab.core.db import make_engine
 from hdab.core.migrate import include_object
 
-domains.load_models()
-target_metadata = Base.metadata
+target_metadata = context.config.attributes.get("target_metadata")
 
 
 def run_migrations() -> None:

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from hdab.app import create_app
 from hdab.catalog import search as search_package
 from hdab.catalog import service
 from hdab.core import audit, runtime
-from hdab.core.app import create_app
 from hdab.core.settings import Settings
 from tests.support import backends
 

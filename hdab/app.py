@@ -1,4 +1,8 @@
-"""create_app(): the composition root of the web service (the one place that assembles every domain)."""
+"""create_app(): the composition root of the web service (the one place that assembles every domain).
+
+The top layer: it imports each domain's routers, page views and health checks by name, and every
+Celery task (``hdab.tasks``) so that work the web app enqueues has a task to run it.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 import hdab
-from hdab.core import apidocs, audit, csrf, domains, notices, oidc, outbox, runtime
+from hdab import tasks  # noqa: F401  (registers every Celery task: the outbox enqueues them by name)
+from hdab.applications import routes as applications_routes
+from hdab.applications import views as applications_views
+from hdab.catalog import health as catalog_health
+from hdab.catalog import routes as catalog_routes
+from hdab.catalog import views as catalog_views
+from hdab.core import apidocs, audit, csrf, notices, oidc, outbox, runtime
 from hdab.core.access import current_principal, optional_principal
 from hdab.core.auth import SESSION_COOKIE, Principal, Role, TokenVerifier, TrustedIssuer
 from hdab.core.celery_app import is_eager
@@ -30,10 +40,25 @@ from hdab.core.security import SecurityHeaders
 from hdab.core.settings import Settings
 from hdab.core.templating import templates
 from hdab.core.web import health_router, preferred_language
+from hdab.extracts import health as extracts_health
+from hdab.extracts import routes as extracts_routes
+from hdab.extracts import views as extracts_views
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# JSON API first, then pages, each in the order catalog, applications, extracts (the routes' order)
+ROUTERS = (
+    catalog_routes.router,
+    applications_routes.router,
+    extracts_routes.router,
+    catalog_views.router,
+    applications_views.router,
+    extracts_views.router,
+)
+# what each domain finds lacking: /readyz and the home page's banners say it
+HEALTH_FINDINGS: tuple[notices.Source, ...] = (catalog_health.findings, extracts_health.findings)
 
 core_router = APIRouter()
 
@@ -46,7 +71,11 @@ def index(request: Request, principal: Principal | None = Depends(optional_princ
     settings = runtime.settings()
     language = preferred_language(request)
     # What the service lacks, told to the people who can act on it (data holders, admins, staff).
-    shown = notices.banners(notices.collect(settings), principal.roles, language) if principal else []
+    shown = (
+        notices.banners(notices.collect(settings, HEALTH_FINDINGS), principal.roles, language)
+        if principal
+        else []
+    )
     return templates.TemplateResponse(
         request,
         "core/index.html",
@@ -159,6 +188,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     app.state.token_verifier = TokenVerifier(issuers)
     app.state.dpop_required = frozenset(i.issuer for i in settings.api_issuers if i.require_dpop)
     app.state.rate_limits = RateLimits(settings)
+    app.state.health_findings = HEALTH_FINDINGS  # read by /readyz (hdab.core.web)
     app.include_router(oidc.router(oidc.SignIn(settings), dev_idp=settings.dev_idp_enabled))
     install_handlers(app)
     document_problems(app)
@@ -166,11 +196,8 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
     app.include_router(core_router)
-    for part in ("routes", "views"):
-        for module in domains.import_all(part):
-            router = getattr(module, "router", None)
-            if isinstance(router, APIRouter):
-                app.include_router(router)
+    for router in ROUTERS:
+        app.include_router(router)
     # authlib keeps state, nonce and PKCE verifier of a sign-in in progress here (signed, 10 minutes)
     app.add_middleware(
         SessionMiddleware,

@@ -1,19 +1,35 @@
 """The ``hdab`` command: one CLI for serving, migrating, workers, development tokens and the audit log.
 
 Every command reads the same settings as the server. In production, every command refuses to run
-with unsafe settings (one line on stderr, exit status 2).
+with unsafe settings (one line on stderr, exit status 2). The top layer: each domain's command
+groups are imported by name, and every Celery task (``hdab.tasks``) for the worker and beat.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from datetime import timedelta
 from typing import Any
 
 import click
+import uvicorn
 
-from hdab.core import runtime
+from hdab import (
+    models,
+    tasks,  # noqa: F401  (registers every Celery task, for `hdab worker` and `hdab beat`)
+)
+from hdab.app import create_app
+from hdab.catalog import cli as catalog_cli
+from hdab.core import audit as audit_log
+from hdab.core import migrate, runtime
+from hdab.core.auth import Role
+from hdab.core.celery_app import celery_app
+from hdab.core.devidp import DevIdentityProvider
+from hdab.core.identifiers import InvalidIdentifier
+from hdab.core.logs import configure_logging
 from hdab.core.settings import ConfigurationError, Settings, load_settings
+from hdab.extracts import cli as extracts_cli
 
 EXIT_CONFIG = 2
 
@@ -60,10 +76,6 @@ def serve(
     workers: int = 1,
 ) -> None:
     """Serve the web app and the API."""
-    import uvicorn
-
-    from hdab.core.app import create_app
-
     host = host or settings.host
     port = port or settings.port
     if workers > 1:
@@ -71,7 +83,7 @@ def serve(
             _fail("--workers above 1 needs HDAB_BROKER_URL: each process would run the schedule itself", 2)
         click.echo(f"hdab serving on http://{host}:{port} with {workers} processes", err=True)
         uvicorn.run(
-            "hdab.core.app:create_app",
+            "hdab.app:create_app",
             factory=True,
             host=host,
             port=port,
@@ -82,7 +94,7 @@ def serve(
         return
     if reload:
         uvicorn.run(
-            "hdab.core.app:create_app",
+            "hdab.app:create_app",
             factory=True,
             host=host,
             port=port,
@@ -128,8 +140,6 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(settings: Settings, revision: str) -> None:
     """Migrate the database to REVISION (default: the latest)."""
-    from hdab.core import migrate
-
     if settings.uses_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url, revision)
@@ -141,8 +151,6 @@ def db_upgrade(settings: Settings, revision: str) -> None:
 @click.pass_obj
 def db_downgrade(settings: Settings, revision: str) -> None:
     """Migrate the database back to REVISION."""
-    from hdab.core import migrate
-
     migrate.downgrade(settings.database_url, revision)
 
 
@@ -151,18 +159,13 @@ def db_downgrade(settings: Settings, revision: str) -> None:
 @click.pass_obj
 def db_revision(settings: Settings, message: str) -> None:
     """Write a new migration by comparing the models with the migrated database."""
-    from hdab.core import migrate
-
-    migrate.revision(settings.database_url, message)
+    migrate.revision(settings.database_url, message, models.metadata)
 
 
 # --- workers ------------------------------------------------------------------------------------
 
 
 def _celery_main(settings: Settings, argv: list[str]) -> None:
-    from hdab.core.celery_app import celery_app
-    from hdab.core.logs import configure_logging
-
     if not settings.broker_url:
         _fail("HDAB_BROKER_URL is not set: without a broker, tasks run inside the server", 2)
     configure_logging(settings)
@@ -226,12 +229,6 @@ def dev_token(
     hours: float,
 ) -> None:
     """Print a bearer token of the development identity provider."""
-    from datetime import timedelta
-
-    from hdab.core.auth import Role
-    from hdab.core.devidp import DevIdentityProvider
-    from hdab.core.identifiers import InvalidIdentifier
-
     if not settings.dev_idp_enabled:
         _fail("the development identity provider is disabled (HDAB_DEV_IDP=false or production)", 2)
     try:
@@ -254,8 +251,6 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Verify the chain against itself and its checkpoints; exit 0 when intact, 1 otherwise."""
-    from hdab.core import audit as audit_log
-
     with runtime.database().session() as session:
         result = audit_log.verify(session)
     if not result.ok:
@@ -268,8 +263,6 @@ def audit_verify() -> None:
 @audit.command("checkpoint")
 def audit_checkpoint() -> None:
     """Verify the chain, then append its signed head to HDAB_AUDIT_CHECKPOINT_FILE (1: not intact)."""
-    from hdab.core import audit as audit_log
-
     try:
         with runtime.database().session() as session:
             made = audit_log.checkpoint(session)
@@ -315,17 +308,9 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     return {name: mask(name, value) for name, value in dumped.items()}
 
 
-def _add_domain_commands() -> None:
-    """Each domain's ``cli.groups`` (or ``cli.group``) become ``hdab <group> ...``."""
-    from hdab.core import domains
-
-    for module in domains.import_all("cli"):
-        for group in getattr(module, "groups", [getattr(module, "group", None)]):
-            if isinstance(group, click.Command):
-                cli.add_command(group)
-
-
-_add_domain_commands()
+# Each domain's commands become ``hdab <group> ...``.
+for _command in (*catalog_cli.groups, *extracts_cli.groups):
+    cli.add_command(_command)
 
 
 def main() -> None:

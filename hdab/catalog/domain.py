@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 LANGUAGES = ("en", "nb", "nn")
@@ -328,8 +328,6 @@ def _sorted_strings(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def canonical(record: DatasetRecord) -> DatasetRecord:
     """The record with every unordered collection in one order (RDF has no order; records compare equal)."""
-    from dataclasses import replace
-
     variables = record.variables
     if variables is not None:
         variables = replace(

@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session
 from hdab.catalog import repository
 from hdab.catalog.codec import content_hash, record_from_json, record_to_json
 from hdab.catalog.domain import DatasetRecord, InvalidRecord, canonical, check_record
-from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion, ChangeKind, DatasetStatus
+from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion, ChangeKind, DatasetStatus, UrlCheck
 from hdab.catalog.ownership import Writer, require
+from hdab.catalog.quality import QualityReport, report_json, score, urls_of
 from hdab.catalog.rdf.formats import turtle_fragment
 from hdab.catalog.rdf.profiles import RecordError, new_graph, read_datasets, write_dataset
-from hdab.catalog.validation import gate
+from hdab.catalog.rdf.shacl import shapes_bundle
+from hdab.catalog.seed import seed_records
+from hdab.catalog.validation import gate, shapes_root
 from hdab.core import audit, clock, outbox
 from hdab.core.db import Database
 from hdab.core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -255,8 +258,6 @@ def import_graph(
 
 def seed(session: Session, settings: Settings, actor: str) -> list[UpsertResult]:
     """Load the NPR and KPR seed; running it again changes nothing."""
-    from hdab.catalog.seed import seed_records
-
     records = seed_records(settings.base_url)
     graph = new_graph()
     for record in records:
@@ -278,9 +279,6 @@ def check_urls(database: Database, client: httpx.Client) -> dict[str, bool]:
     No transaction stays open while the URLs are requested (they may be this service's own pages,
     and on SQLite a transaction that read before another one wrote may no longer write).
     """
-    from hdab.catalog.models import UrlCheck
-    from hdab.catalog.quality import urls_of
-
     with database.session() as session:
         urls: set[str] = set()
         for row in session.scalars(repository.published()):
@@ -307,18 +305,12 @@ def check_urls(database: Database, client: httpx.Client) -> dict[str, bool]:
 
 @functools.lru_cache(maxsize=4096)
 def _conforms(identifier: str, version: int, ntriples: str, shapes_key: str) -> bool:
-    from hdab.catalog.rdf.shacl import shapes_bundle
-
     graph = Graph().parse(data=ntriples, format="nt")
     return shapes_bundle(Path(shapes_key)).validate(graph).conforms
 
 
 def quality(session: Session, settings: Settings, identifier: str) -> dict[str, object]:
     """The MQA score of one dataset, with the catalogue's average."""
-    from hdab.catalog.models import UrlCheck
-    from hdab.catalog.quality import QualityReport, report_json, score
-    from hdab.catalog.validation import shapes_root
-
     root = shapes_root(settings)
     url_ok = {c.url: c.ok for c in session.scalars(select(UrlCheck))}
 

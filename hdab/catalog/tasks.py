@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from hdab.catalog import service
+from hdab.catalog.search import sync
 from hdab.core import runtime
 from hdab.core.celery_app import celery_app
 
@@ -34,16 +35,12 @@ def check_urls() -> int:
 )
 def index_dataset(identifier: str) -> str:
     """Update one dataset's search entry; the reconciliation below catches what retries cannot."""
-    from hdab.catalog.search import sync
-
     return sync.index_dataset(runtime.database(), identifier)
 
 
 @celery_app.task(name="catalog.reconcile_search", ignore_result=True)
 def reconcile_search() -> int:
     """Re-index every dataset whose index entry is missing, stale or should be gone."""
-    from hdab.catalog.search import sync
-
     with runtime.database().session() as session:
         identifiers = sync.stale(session)
     for identifier in identifiers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import Graph
+from rdflib import BNode, Graph
 
 from hdab.catalog.rdf.namespaces import PREFIXES
 
@@ -97,8 +97,6 @@ def turtle_fragment(graph: Graph) -> str:
     anywhere, so fragments of blank-node-free graphs concatenate into one valid document. Any prefix
     the serialiser had to invent stays in the fragment, declared where it is used.
     """
-    from rdflib import BNode
-
     if any(isinstance(term, BNode) for triple in graph for term in triple):
         raise ValueError("graphs with blank nodes cannot be concatenated as Turtle fragments")
     text = graph.serialize(format="turtle")

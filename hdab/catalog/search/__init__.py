@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 from hdab.catalog.search.backend import SearchBackend
+from hdab.catalog.search.embedded import EmbeddedBackend
+from hdab.catalog.search.opensearch import OpenSearchBackend
 from hdab.core import runtime
 
 _backends: dict[tuple[str, str], SearchBackend] = {}
@@ -18,12 +20,8 @@ def backend() -> SearchBackend:
     with _lock:
         if key not in _backends:
             if settings.search_url:
-                from hdab.catalog.search.opensearch import OpenSearchBackend
-
                 _backends[key] = OpenSearchBackend(settings.search_url)
             else:
-                from hdab.catalog.search.embedded import EmbeddedBackend
-
                 _backends[key] = EmbeddedBackend(runtime.database(), settings.search_cache_size)
         return _backends[key]
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from hdab.catalog.labels import label as vocabulary_label
-from hdab.catalog.search.analysis import QueryTerm, stems, words
+from hdab.catalog.search.analysis import QueryTerm, analyze, stems, words
 from hdab.catalog.search.documents import SearchDocument
 
 SORTS = ("relevance", "title", "identifier")
@@ -113,8 +113,6 @@ def matched_variables(doc: SearchDocument, terms: list[QueryTerm]) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def variable_terms(text: str) -> frozenset[str]:
-    from hdab.catalog.search.analysis import analyze
-
     return frozenset(analyze(text))
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import DCTERMS, RDF, XSD
 from rdflib.term import Node
 
 from hdab.catalog.domain import LANGUAGES, LangString, PeriodOfTime, Text
@@ -127,8 +127,6 @@ def read_date(g: Graph, s: Node, p: URIRef) -> date | None:
 
 
 def add_period(g: Graph, node: Subject, period: PeriodOfTime, start: URIRef, end: URIRef) -> None:
-    from rdflib.namespace import DCTERMS
-
     g.add((node, RDF.type, DCTERMS.PeriodOfTime))
     add_date(g, node, start, period.start)
     add_date(g, node, end, period.end)

@@ -19,7 +19,6 @@ from hdab import (
     models,
     tasks,  # noqa: F401  (registers every Celery task, for `hdab worker` and `hdab beat`)
 )
-from hdab.app import create_app
 from hdab.catalog import cli as catalog_cli
 from hdab.core import audit as audit_log
 from hdab.core import migrate, runtime
@@ -76,6 +75,10 @@ def serve(
     workers: int = 1,
 ) -> None:
     """Serve the web app and the API."""
+    # Not at the top: the web app imports authlib, which prints a deprecation warning (httpx2) on
+    # stderr when imported; every other command's output stays as it was.
+    from hdab.app import create_app
+
     host = host or settings.host
     port = port or settings.port
     if workers > 1:

@@ -17,12 +17,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hdab.applications import flows, handlers, register, repository, service
-from hdab.applications.domain import ApplicationForm, CaseType, Status
+from hdab.applications.auth import Caller
+from hdab.applications.domain import Status
 from hdab.applications.models import Application, Notification, Permit, PermitVersionRow
+from hdab.applications.schemas import (
+    ApplicationPage,
+    CaseOut,
+    Created,
+    KeySet,
+    NewApplication,
+    NotificationList,
+    PermitOut,
+    RegisterPage,
+    case_view,
+    notification_view,
+    permit_view,
+    summary,
+)
 from hdab.applications.signing import MEDIA_TYPE
-from hdab.applications.state import case_deadlines
 from hdab.core import clock
-from hdab.core.access import current_principal, require_roles
+from hdab.core.access import require_roles
 from hdab.core.auth import Principal, Role
 from hdab.core.errors import NotFound
 from hdab.core.web import Paging, db_session, paging
@@ -36,120 +50,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def principal_with_bindings(
-    principal: Principal = Depends(current_principal),
-    session: Session = Depends(db_session, scope="function"),
-) -> Principal:
-    """The caller, bound first to every case that names their email (Art. 67(a) persons).
-
-    On SQLite the request's transaction becomes the writer before it reads (see
-    ``service.begin_command``), so the binding and a command in the same request cannot deadlock.
-    """
-    if principal.email is not None:
-        service.begin_command(session)
-        service.bind_memberships(session, principal)
-    return principal
-
-
-Caller = Annotated[Principal, Depends(principal_with_bindings)]
 DB = Annotated[Session, Depends(db_session, scope="function")]
-
-
-class NewApplication(BaseModel):
-    type: CaseType
-    form: ApplicationForm = ApplicationForm()
-
-
-class Created(BaseModel):
-    id: str
-    status: str
-
-
-class DeadlineOut(BaseModel):
-    name: str
-    due: str
-    article: str
-    party: str
-    met_at: str | None
-    overdue: bool
-
-
-class EventOut(BaseModel):
-    seq: int
-    type: str
-    actor: str
-    at: str
-    data: dict[str, Any]
-
-
-class CaseOut(BaseModel):
-    """A case as the API shows it (documentation of the answer of GET and of every command)."""
-
-    id: str
-    type: CaseType
-    status: Status
-    decision: str | None
-    permit_id: str | None
-    permit_status: Status | None
-    version: int
-    form: dict[str, Any]
-    specification: dict[str, Any]
-    fee: dict[str, Any]
-    assessment: dict[str, Any] | None
-    deadlines: list[DeadlineOut]
-    allowed_commands: list[str]
-    events: list[EventOut]
-
-
-def case_view(loaded: service.Loaded, allowed: list[str]) -> dict[str, Any]:
-    """The case as the API shows it; ``allowed``: the commands the caller may use now."""
-    state, now = loaded.state, clock.now()
-    return {
-        "id": state.id,
-        "type": state.kind.value,
-        "status": state.status.value,
-        "decision": state.decision.value if state.decision else None,
-        "permit_id": state.permit_id,
-        "permit_status": state.permit_status.value if state.permit_status else None,
-        "version": state.version,
-        "form": state.form.model_dump(mode="json", exclude_none=True),
-        "specification": state.specification.model_dump(mode="json", exclude_none=True),
-        "fee": {
-            "amount": str(state.fee_amount) if state.fee_amount is not None else None,
-            "currency": state.fee_currency,
-            "accepted": state.fee_accepted,
-        },
-        "assessment": {
-            "assessor": state.assessor,
-            "criteria": {k: v.model_dump() for k, v in state.criteria.items()},
-            "risks": state.risks,
-        }
-        if state.assessor
-        else None,
-        "deadlines": [
-            {
-                "name": d.name,
-                "due": d.due.isoformat(),
-                "article": d.article,
-                "party": d.party,
-                "met_at": d.met_at.isoformat() if d.met_at else None,
-                "overdue": d.overdue(now),
-            }
-            for d in case_deadlines(state)
-        ],
-        "allowed_commands": allowed,
-        "events": [
-            {
-                "seq": i + 1,
-                "type": e.type,
-                "actor": e.actor,
-                "at": e.at.isoformat(),
-                # "by" (the actor's email and national-id reference) serves impartiality checks only
-                "data": {k: v for k, v in e.data.items() if k != "by"},
-            }
-            for i, e in enumerate(state.events)
-        ],
-    }
 
 
 def _view(session: Session, principal: Principal, loaded: service.Loaded) -> JSONResponse:
@@ -170,7 +71,7 @@ def create_application(body: NewApplication, principal: Caller, session: DB) -> 
     return Created(id=loaded.row.id, status=loaded.state.status.value)
 
 
-@router.get("/api/applications", summary="The applications you may see")
+@router.get("/api/applications", summary="The applications you may see", response_model=ApplicationPage)
 def list_applications(
     principal: Caller,
     session: DB,
@@ -196,27 +97,10 @@ def list_applications(
     }
 
 
-def summary(row: Application) -> dict[str, Any]:
-    today = clock.now_oslo().date()
-    return {
-        "id": row.id,
-        "type": row.kind,
-        "title": row.title,
-        "status": row.status,
-        "decision": row.decision,
-        "permit_id": row.permit_id,
-        "permit_status": row.permit_status,
-        "organisation_name": row.organisation_name,
-        "datasets": row.datasets,
-        "submitted_at": row.submitted_at.isoformat() if row.submitted_at else None,
-        "next_due": row.next_due.isoformat() if row.next_due else None,
-        "overdue": row.next_due is not None and row.next_due < today,
-    }
-
-
 @router.get(
     "/api/inbox",
     summary="Open cases, what is due first at the top; overdue ones flagged",
+    response_model=ApplicationPage,
     dependencies=[Depends(require_roles(Role.CASEWORKER, Role.DECISION_MAKER, Role.ADMIN))],
 )
 def inbox(session: DB, page: Annotated[Paging, Depends(paging)]) -> dict[str, Any]:
@@ -266,7 +150,7 @@ def _command_route(name: str, model: type[BaseModel], *, permit: bool) -> None:
         body = kwargs["body"]
         service.begin_command(session)
         payload = body if body is not None else service.parse_payload(name, None)
-        case_id = case_of_permit(session, principal, kwargs[id_name]) if permit else kwargs[id_name]
+        case_id = service.case_of_permit(session, principal, kwargs[id_name]) if permit else kwargs[id_name]
         return _view(session, principal, service.execute(session, principal, case_id, name, payload))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
@@ -290,59 +174,24 @@ def _command_route(name: str, model: type[BaseModel], *, permit: bool) -> None:
     )
 
 
-def case_of_permit(session: Session, principal: Principal, permit_id: str) -> str:
-    permit = session.get(Permit, permit_id)
-    if permit is None:
-        raise NotFound(f"no permit {permit_id}")
-    try:
-        service.visible(session, principal, permit.application_id)
-    except NotFound:
-        raise NotFound(f"no permit {permit_id}") from None  # never name the case behind it
-    return permit.application_id
-
-
 for _name, _model in handlers.PAYLOADS.items():
     if _name in ("update-draft", "expire", "close-incomplete"):
         continue  # PATCH edits drafts; the scheduler alone closes and expires
     _command_route(_name, _model, permit=_name in handlers.PERMIT_COMMANDS)
 
 
-def permit_view(session: Session, permit: Permit) -> dict[str, Any]:
-    versions = session.scalars(
-        select(PermitVersionRow)
-        .where(PermitVersionRow.permit_id == permit.id)
-        .order_by(PermitVersionRow.version)
-    ).all()
-    return {
-        "permit_id": permit.id,
-        "application_id": permit.application_id,
-        "status": permit.status,
-        "version": permit.current_version,
-        "valid_until": permit.valid_until.isoformat(),
-        "delete_data_by": permit.delete_data_by.isoformat(),
-        "current": versions[-1].payload,
-        "versions": [
-            {
-                "version": v.version,
-                "approved_at": v.approved_at.isoformat(),
-                "change": v.payload.get("change"),
-            }
-            for v in versions
-        ],
-    }
-
-
 @router.get(
     "/api/permits/{permit_id}",
     summary="A permit: status, current version, its versions",
     tags=["permits"],
+    response_model=PermitOut,
     responses=ERRORS,
 )
 def get_permit(permit_id: str, principal: Caller, session: DB) -> dict[str, Any]:
-    case_of_permit(session, principal, permit_id)
+    service.case_of_permit(session, principal, permit_id)
     permit = session.get(Permit, permit_id)
     assert permit is not None
-    return permit_view(session, permit)
+    return permit_view(permit, service.permit_versions(session, permit_id))
 
 
 @router.get(
@@ -360,7 +209,7 @@ def get_permit_jws(
         int | None, Query(ge=1, le=2_147_483_647, description="default: the current version")
     ] = None,
 ) -> Response:
-    case_of_permit(session, principal, permit_id)
+    service.case_of_permit(session, principal, permit_id)
     query = select(PermitVersionRow).where(PermitVersionRow.permit_id == permit_id)
     query = (
         query.where(PermitVersionRow.version == version)
@@ -373,7 +222,12 @@ def get_permit_jws(
     return Response(row.jws, media_type=MEDIA_TYPE, headers={"X-Permit-Version": str(row.version)})
 
 
-@router.get("/.well-known/jwks.json", summary="The public keys that sign permits", tags=["permits"])
+@router.get(
+    "/.well-known/jwks.json",
+    summary="The public keys that sign permits",
+    tags=["permits"],
+    response_model=KeySet,
+)
 def jwks() -> JSONResponse:
     return JSONResponse(flows.current_signer().jwks(), headers={"Cache-Control": "public, max-age=300"})
 
@@ -382,6 +236,7 @@ def jwks() -> JSONResponse:
     "/api/register",
     summary="Public register of applications and decisions (Art. 57(1)(j), 58)",
     tags=["register"],
+    response_model=RegisterPage,
 )
 def public_register(
     session: DB,
@@ -397,7 +252,7 @@ def public_register(
     return register.listing(session, page, dataset=dataset, purpose=purpose, text=q)
 
 
-@router.get("/api/notifications", summary="Your notifications, newest first")
+@router.get("/api/notifications", summary="Your notifications, newest first", response_model=NotificationList)
 def notifications(principal: Caller, session: DB, page: Annotated[Paging, Depends(paging)]) -> dict[str, Any]:
     query = select(Notification).where(
         (Notification.subject == principal.actor) | (Notification.email == principal.email)
@@ -405,18 +260,7 @@ def notifications(principal: Caller, session: DB, page: Annotated[Paging, Depend
         else Notification.subject == principal.actor
     )
     rows = session.scalars(query.order_by(Notification.id.desc()).offset(page.offset).limit(page.page_size))
-    return {
-        "items": [
-            {
-                "id": n.id,
-                "application_id": n.application_id,
-                "title": n.title,
-                "created_at": n.created_at.isoformat(),
-                "read": n.read_at is not None,
-            }
-            for n in rows
-        ]
-    }
+    return {"items": [notification_view(n) for n in rows]}
 
 
 @router.post("/api/notifications/{notification_id}/read", summary="Mark a notification read", status_code=204)

@@ -9,7 +9,8 @@ commits; nothing here commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,7 +22,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hdab.applications import flows, handlers, repository
 from hdab.applications.domain import ApplicationForm, CaseType, Status
 from hdab.applications.handlers import Actor, CaseRole, Command, Context, NotPermitted, Rejected
-from hdab.applications.models import Application, ApplicationEvent, ApplicationMember
+from hdab.applications.models import (
+    Application,
+    ApplicationEvent,
+    ApplicationMember,
+    Permit,
+    PermitVersionRow,
+)
 from hdab.applications.state import CaseState, Event, Identity, apply, case_deadlines, fold, next_due
 from hdab.catalog import api as catalog
 from hdab.core import audit, clock, runtime
@@ -155,6 +162,39 @@ def visible(session: Session, principal: Principal, case_id: str) -> Loaded:
     if not may_see(principal, loaded):
         raise NotFound(f"no application {case_id}")
     return loaded
+
+
+def case_of_permit(session: Session, principal: Principal, permit_id: str) -> str:
+    """The case behind a permit the caller may see; otherwise 404, naming the permit only."""
+    permit = session.get(Permit, permit_id)
+    if permit is None:
+        raise NotFound(f"no permit {permit_id}")
+    try:
+        visible(session, principal, permit.application_id)
+    except NotFound:
+        raise NotFound(f"no permit {permit_id}") from None  # never name the case behind it
+    return permit.application_id
+
+
+def permit_versions(session: Session, permit_id: str) -> Sequence[PermitVersionRow]:
+    """Every version of a permit, oldest first."""
+    return session.scalars(
+        select(PermitVersionRow)
+        .where(PermitVersionRow.permit_id == permit_id)
+        .order_by(PermitVersionRow.version)
+    ).all()
+
+
+@contextmanager
+def all_or_nothing(session: Session) -> Iterator[None]:
+    """Run a use case so that its refusal leaves the transaction as it was before (a savepoint).
+
+    A page that shows a refused command's errors answers normally, and its edge commits: what the
+    request did before the command (a saved section of the form) stays, the command's own writes
+    do not. The error goes on to the caller.
+    """
+    with session.begin_nested():
+        yield
 
 
 def _context(session: Session, loaded: Loaded | None = None) -> Context:

@@ -6,7 +6,7 @@ did it and when, taken from the signed-in principal and the clock, never from a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -232,133 +232,235 @@ def _new_version(state: CaseState, event: Event, change: str, **changes: Any) ->
     return PermitVersion(**base)
 
 
+Fold = Callable[[CaseState, Event], None]
+# One function per event type: how an event of that type moves a case on (REMS's event appliers).
+FOLDS: dict[str, Fold] = {}
+
+
+def folds(*kinds: str) -> Callable[[Fold], Fold]:
+    """Register the decorated function as the fold of events of ``kinds``; one function per type."""
+
+    def register(function: Fold) -> Fold:
+        for kind in kinds:
+            if kind in FOLDS:
+                raise ValueError(f"event type {kind!r} is folded already, by {FOLDS[kind].__name__}")
+        FOLDS.update(dict.fromkeys(kinds, function))
+        return function
+
+    return register
+
+
 def apply(state: CaseState, event: Event) -> None:
     """Move ``state`` on by one event."""
-    data = event.data
-    kind = event.type
     state.version += 1
     state.events.append(event)
     _record_people(state, event)
-    if kind == "created":
-        state.created_at = event.at
-        state.form = ApplicationForm.model_validate(data.get("form", {}))
-        state.specification = state.form.specification
-    elif kind == "draft_updated":
-        state.form = ApplicationForm.model_validate(data["form"])
-        state.specification = state.form.specification
-    elif kind == "submitted":
-        state.status = Status.SUBMITTED
-        state.submitted_at = event.at
-        state.form = ApplicationForm.model_validate(data["form"])
-        state.specification = state.form.specification
-    elif kind == "pre_screening_started":
-        state.status = Status.PRE_SCREENING
-    elif kind == "information_requested":
-        state.status = Status.AWAITING_ADDITIONAL_INFORMATION
-        state.information_requested_at = event.at
-    elif kind == "information_provided":
-        state.status = Status.PRE_SCREENING
-        state.information_requested_at = None
-        if "form" in data:
-            state.form = ApplicationForm.model_validate(data["form"])
-            state.specification = state.form.specification
-    elif kind == "processing_started":
-        state.status = Status.PROCESSING
-        state.processing_started_at = event.at
-    elif kind == "fee_estimated":
-        state.fee_amount = _decimal(data["amount"])
-        state.fee_currency = data["currency"]
-        state.fee_accepted = False
-        state.status = Status.PROCESSING if state.fee_amount == 0 else Status.AWAITING_FEE_ACCEPTANCE
-    elif kind == "fee_accepted":
-        state.fee_accepted = True
-        state.status = Status.PROCESSING
-    elif kind == "withdrawn":
-        state.status = Status.WITHDRAWN
-    elif kind == "closed_incomplete":
-        state.status = Status.CLOSED_INCOMPLETE
-    elif kind == "assessment_recorded":
-        state.assessor = event.actor
-        state.criteria = {k: Criterion.model_validate(v) for k, v in data["criteria"].items()}
-        state.risks = data.get("risks")
-        if data.get("specification") is not None:
-            state.specification = DataSpecification.model_validate(data["specification"])
-    elif kind == "deadline_extended":
-        state.deadline_extension = data["reason"]
-    elif kind in ("approved", "refused"):
-        state.decided_at = event.at
-        state.decided_by = event.actor
-        state.decision_reasons = data.get("reasons")
-        state.status = Status.DECISION_ISSUED
-        state.decision = Decision.POSITIVE if kind == "approved" else Decision.NEGATIVE
-        if kind == "approved" and state.kind is CaseType.ACCESS:
-            state.permit_id = data["permit_id"]
-            state.permit_status = Status.GRANTED
-            state.permit_versions.append(_new_version(state, event, "issued"))
-    elif kind == "appealed":
-        state.status = Status.APPEALED
-        state.appealed_at = event.at
-    elif kind == "appeal_decided":
-        state.appeal_decided_at = event.at
-        state.status = Status.APPEAL_APPROVED if data["upheld"] else Status.APPEAL_REJECTED
-    elif kind == "answered":
-        state.status = Status.ANSWERED
-        state.answered_at = event.at
-    elif kind == "amendment_requested":
-        state.permit_status = Status.AMENDMENT_REQUESTED
-        state.pending_amendment = dict(data)
-    elif kind == "amendment_approved":
-        amendment = state.pending_amendment or {}
-        if amendment.get("specification") is not None:
-            state.specification = DataSpecification.model_validate(amendment["specification"])
-        if amendment.get("persons") is not None:
-            persons = tuple(Person.model_validate(p) for p in amendment["persons"])
-            state.form = state.form.model_copy(update={"persons": persons})
-        current = state.current_permit
-        assert current is not None
-        conditions = amendment.get("conditions")
-        state.permit_versions.append(
-            _new_version(
-                state,
-                Event(event.type, event.actor, event.at, {"valid_until": current.valid_until.isoformat()}),
-                "amended",
-                **({"conditions": tuple(conditions)} if conditions is not None else {}),
-            )
+    fold_event = FOLDS.get(event.type)
+    if fold_event is None:
+        raise ValueError(f"unknown event type {event.type!r}")
+    fold_event(state, event)
+
+
+def _set_form(state: CaseState, form: Any) -> None:
+    state.form = ApplicationForm.model_validate(form)
+    state.specification = state.form.specification
+
+
+@folds("created")
+def _created(state: CaseState, event: Event) -> None:
+    state.created_at = event.at
+    _set_form(state, event.data.get("form", {}))
+
+
+@folds("draft_updated")
+def _draft_updated(state: CaseState, event: Event) -> None:
+    _set_form(state, event.data["form"])
+
+
+@folds("submitted")
+def _submitted(state: CaseState, event: Event) -> None:
+    state.status = Status.SUBMITTED
+    state.submitted_at = event.at
+    _set_form(state, event.data["form"])
+
+
+@folds("pre_screening_started")
+def _pre_screening_started(state: CaseState, event: Event) -> None:
+    state.status = Status.PRE_SCREENING
+
+
+@folds("information_requested")
+def _information_requested(state: CaseState, event: Event) -> None:
+    state.status = Status.AWAITING_ADDITIONAL_INFORMATION
+    state.information_requested_at = event.at
+
+
+@folds("information_provided")
+def _information_provided(state: CaseState, event: Event) -> None:
+    state.status = Status.PRE_SCREENING
+    state.information_requested_at = None
+    if "form" in event.data:
+        _set_form(state, event.data["form"])
+
+
+@folds("processing_started")
+def _processing_started(state: CaseState, event: Event) -> None:
+    state.status = Status.PROCESSING
+    state.processing_started_at = event.at
+
+
+@folds("fee_estimated")
+def _fee_estimated(state: CaseState, event: Event) -> None:
+    state.fee_amount = _decimal(event.data["amount"])
+    state.fee_currency = event.data["currency"]
+    state.fee_accepted = False
+    state.status = Status.PROCESSING if state.fee_amount == 0 else Status.AWAITING_FEE_ACCEPTANCE
+
+
+@folds("fee_accepted")
+def _fee_accepted(state: CaseState, event: Event) -> None:
+    state.fee_accepted = True
+    state.status = Status.PROCESSING
+
+
+@folds("withdrawn")
+def _withdrawn(state: CaseState, event: Event) -> None:
+    state.status = Status.WITHDRAWN
+
+
+@folds("closed_incomplete")
+def _closed_incomplete(state: CaseState, event: Event) -> None:
+    state.status = Status.CLOSED_INCOMPLETE
+
+
+@folds("assessment_recorded")
+def _assessment_recorded(state: CaseState, event: Event) -> None:
+    data = event.data
+    state.assessor = event.actor
+    state.criteria = {k: Criterion.model_validate(v) for k, v in data["criteria"].items()}
+    state.risks = data.get("risks")
+    if data.get("specification") is not None:
+        state.specification = DataSpecification.model_validate(data["specification"])
+
+
+@folds("deadline_extended")
+def _deadline_extended(state: CaseState, event: Event) -> None:
+    state.deadline_extension = event.data["reason"]
+
+
+def _decided(state: CaseState, event: Event, decision: Decision) -> None:
+    state.decided_at = event.at
+    state.decided_by = event.actor
+    state.decision_reasons = event.data.get("reasons")
+    state.status = Status.DECISION_ISSUED
+    state.decision = decision
+
+
+@folds("approved")
+def _approved(state: CaseState, event: Event) -> None:
+    _decided(state, event, Decision.POSITIVE)
+    if state.kind is CaseType.ACCESS:
+        state.permit_id = event.data["permit_id"]
+        state.permit_status = Status.GRANTED
+        state.permit_versions.append(_new_version(state, event, "issued"))
+
+
+@folds("refused")
+def _refused(state: CaseState, event: Event) -> None:
+    _decided(state, event, Decision.NEGATIVE)
+
+
+@folds("appealed")
+def _appealed(state: CaseState, event: Event) -> None:
+    state.status = Status.APPEALED
+    state.appealed_at = event.at
+
+
+@folds("appeal_decided")
+def _appeal_decided(state: CaseState, event: Event) -> None:
+    state.appeal_decided_at = event.at
+    state.status = Status.APPEAL_APPROVED if event.data["upheld"] else Status.APPEAL_REJECTED
+
+
+@folds("answered")
+def _answered(state: CaseState, event: Event) -> None:
+    state.status = Status.ANSWERED
+    state.answered_at = event.at
+
+
+@folds("amendment_requested")
+def _amendment_requested(state: CaseState, event: Event) -> None:
+    state.permit_status = Status.AMENDMENT_REQUESTED
+    state.pending_amendment = dict(event.data)
+
+
+@folds("amendment_approved")
+def _amendment_approved(state: CaseState, event: Event) -> None:
+    amendment = state.pending_amendment or {}
+    if amendment.get("specification") is not None:
+        state.specification = DataSpecification.model_validate(amendment["specification"])
+    if amendment.get("persons") is not None:
+        persons = tuple(Person.model_validate(p) for p in amendment["persons"])
+        state.form = state.form.model_copy(update={"persons": persons})
+    current = state.current_permit
+    assert current is not None
+    conditions = amendment.get("conditions")
+    state.permit_versions.append(
+        _new_version(
+            state,
+            Event(event.type, event.actor, event.at, {"valid_until": current.valid_until.isoformat()}),
+            "amended",
+            **({"conditions": tuple(conditions)} if conditions is not None else {}),
         )
-        state.permit_status = Status.AMENDED
-        state.pending_amendment = None
-    elif kind == "amendment_refused":
-        state.pending_amendment = None
-        state.permit_status = _settled_permit_status(state)
-    elif kind == "extension_requested":
-        state.permit_status = Status.RENEWAL_REQUESTED
-        state.pending_extension = dict(data)
-    elif kind == "extension_approved":
-        assert state.pending_extension is not None
-        state.permit_versions.append(
-            _new_version(
-                state,
-                Event(
-                    event.type, event.actor, event.at, {"valid_until": state.pending_extension["valid_until"]}
-                ),
-                "extended",
-            )
+    )
+    state.permit_status = Status.AMENDED
+    state.pending_amendment = None
+
+
+@folds("amendment_refused")
+def _amendment_refused(state: CaseState, event: Event) -> None:
+    state.pending_amendment = None
+    state.permit_status = _settled_permit_status(state)
+
+
+@folds("extension_requested")
+def _extension_requested(state: CaseState, event: Event) -> None:
+    state.permit_status = Status.RENEWAL_REQUESTED
+    state.pending_extension = dict(event.data)
+
+
+@folds("extension_approved")
+def _extension_approved(state: CaseState, event: Event) -> None:
+    assert state.pending_extension is not None
+    state.permit_versions.append(
+        _new_version(
+            state,
+            Event(event.type, event.actor, event.at, {"valid_until": state.pending_extension["valid_until"]}),
+            "extended",
         )
-        state.permit_extended = True
-        state.pending_extension = None
-        state.permit_status = Status.RENEWED
-    elif kind == "extension_refused":
-        state.pending_extension = None
-        state.permit_status = _settled_permit_status(state)
-    elif kind == "revoked":
-        state.permit_status = Status.REVOKED
-        state.permit_ended_at = event.at
-        state.decision_reasons = data.get("reasons")
-    elif kind == "expired":
-        state.permit_status = Status.EXPIRED
-        state.permit_ended_at = event.at
-    else:
-        raise ValueError(f"unknown event type {kind!r}")
+    )
+    state.permit_extended = True
+    state.pending_extension = None
+    state.permit_status = Status.RENEWED
+
+
+@folds("extension_refused")
+def _extension_refused(state: CaseState, event: Event) -> None:
+    state.pending_extension = None
+    state.permit_status = _settled_permit_status(state)
+
+
+@folds("revoked")
+def _revoked(state: CaseState, event: Event) -> None:
+    state.permit_status = Status.REVOKED
+    state.permit_ended_at = event.at
+    state.decision_reasons = event.data.get("reasons")
+
+
+@folds("expired")
+def _expired(state: CaseState, event: Event) -> None:
+    state.permit_status = Status.EXPIRED
+    state.permit_ended_at = event.at
 
 
 def _record_people(state: CaseState, event: Event) -> None:

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hdab.applications import forms, handlers, labels, register, repository, service
+from hdab.applications.auth import principal_with_bindings
 from hdab.applications.domain import ApplicationForm, CaseType, Purpose
-from hdab.applications.models import Application, Notification, Permit, PermitVersionRow
-from hdab.applications.routes import case_of_permit, case_view, principal_with_bindings, summary
+from hdab.applications.models import Application, Notification, Permit
+from hdab.applications.schemas import case_view, summary
 from hdab.catalog import api as catalog
 from hdab.core import clock
 from hdab.core.access import optional_principal
@@ -381,17 +382,18 @@ async def save_section(
     loaded = service.visible(session, principal, case_id)
     changes = _section_changes(section, data, loaded.state.form, loaded.state.kind)
     try:
-        service.update_draft(session, principal, case_id, changes)
+        with service.all_or_nothing(session):
+            service.update_draft(session, principal, case_id, changes)
     except ProblemError as exc:
-        session.rollback()
         return _edit(
             request, session, principal, case_id, section, exc.errors or [FieldError("", exc.detail)], 422
         )
     if section == "submit" and data.get("action") == "submit":
         try:
-            service.execute(session, principal, case_id, "submit", handlers.Empty())
+            with service.all_or_nothing(session):
+                service.execute(session, principal, case_id, "submit", handlers.Empty())
         except ProblemError as exc:
-            session.commit()  # the declaration is saved; the submission is not
+            # the declaration is saved (the edge commits it); the submission is not
             return _edit(
                 request, session, principal, case_id, section, exc.errors or [FieldError("", exc.detail)], 422
             )
@@ -497,12 +499,12 @@ async def do_command(
     data = await request.form()
     service.begin_command(session)
     try:
-        payload = service.parse_payload(command, _payload_from_form(command, data))
-        service.execute(session, principal, case_id, command, payload)
+        with service.all_or_nothing(session):
+            payload = service.parse_payload(command, _payload_from_form(command, data))
+            service.execute(session, principal, case_id, command, payload)
     except ProblemError as exc:
         if exc.status in (401, 404):
             raise
-        session.rollback()
         errors = exc.errors or [FieldError("", exc.detail)]
         return _case(request, session, principal, case_id, errors, command, exc.status)
     return _see_other(f"/applications/{case_id}#timeline")
@@ -515,13 +517,9 @@ def permit_page(
     principal: Principal = Depends(principal_with_bindings),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
-    case_of_permit(session, principal, permit_id)
+    service.case_of_permit(session, principal, permit_id)
     permit = session.get(Permit, permit_id)
-    versions = session.scalars(
-        select(PermitVersionRow)
-        .where(PermitVersionRow.permit_id == permit_id)
-        .order_by(PermitVersionRow.version)
-    ).all()
+    versions = service.permit_versions(session, permit_id)
     return _page(
         request,
         "applications/permit.html",

@@ -9,6 +9,8 @@ import click
 
 from hdab.core import audit, runtime
 
+# Each command imports what it needs when it runs, so that `hdab --help` and the other commands
+# start without loading rdflib, the shapes and the search engine (which would triple start-up time).
 group = click.Group("catalog", help="The HealthDCAT-AP catalogue.")
 
 
@@ -44,10 +46,10 @@ def seed() -> None:
 )
 def import_file(path: Path, fmt: str | None) -> None:
     """Import DCAT-AP / HealthDCAT-AP RDF from PATH: every dataset or none."""
+    from hdab.catalog import service
     from hdab.catalog.ownership import Writer
     from hdab.catalog.rdf.formats import BY_KEY
     from hdab.catalog.rdf.safe_parse import parse_rdf
-    from hdab.catalog.routes import import_graph
     from hdab.core.errors import ProblemError
 
     settings = runtime.settings()
@@ -64,14 +66,15 @@ def import_file(path: Path, fmt: str | None) -> None:
             max_triples=settings.import_max_triples,
         )
         with runtime.database().session() as session:
-            results = import_graph(session, Writer.system(), graph)  # the system: every publisher
+            # the system: every publisher
+            results = service.import_graph(session, settings, Writer.system(), graph, "imported")
     except ProblemError as exc:
         _fail(
             f"import refused, nothing stored: {exc.detail}"
             + "".join(f"\n  {e.field}: {e.message}" for e in exc.errors)
         )
     for result in results:
-        click.echo(f"{result.identifier}: {result.outcome} (version {result.version})")
+        click.echo(f"{result.identifier}: {result.outcome.value} (version {result.version})")
 
 
 @group.command("fetch-shapes")

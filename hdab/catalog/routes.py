@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -17,6 +17,21 @@ from hdab.catalog.models import CatalogDataset
 from hdab.catalog.ownership import Writer, require
 from hdab.catalog.rdf.formats import BY_KEY, BY_MEDIA_TYPE, FORMATS, RdfFormat
 from hdab.catalog.rdf.safe_parse import parse_rdf
+from hdab.catalog.schemas import (
+    DatasetOut,
+    DatasetPage,
+    ImportResult,
+    QualityOut,
+    SearchOut,
+    VersionOut,
+    WithdrawnOut,
+    dataset_summary,
+    dataset_view,
+    import_result,
+    version_view,
+)
+from hdab.catalog.search import backend
+from hdab.catalog.search.params import search_query
 from hdab.core import runtime
 from hdab.core.access import require_roles
 from hdab.core.auth import Principal, Role
@@ -31,52 +46,6 @@ editors = require_roles(Role.DATA_HOLDER, Role.ADMIN)
 def writer(principal: Principal = Depends(editors)) -> Writer:
     """A data holder or admin; a data holder writes only its own organisation's datasets (403 without one)."""
     return Writer.of(principal)
-
-
-class DatasetSummary(BaseModel):
-    identifier: str
-    iri: str
-    status: str
-    version: int
-    title: dict[str, str]
-    updated_at: datetime
-
-
-class DatasetPage(BaseModel):
-    items: list[DatasetSummary]
-    page: int
-    page_size: int
-    total: int
-
-
-class VersionOut(BaseModel):
-    version: int
-    change: str
-    author: str
-    note: str
-    created_at: datetime
-
-
-class ImportedDataset(BaseModel):
-    identifier: str
-    outcome: str
-    version: int
-
-
-class ImportResult(BaseModel):
-    datasets: list[ImportedDataset]
-
-
-def _summary(row: CatalogDataset) -> DatasetSummary:
-    title = row.record.get("title", {})
-    return DatasetSummary(
-        identifier=row.identifier,
-        iri=row.iri,
-        status=row.status.value,
-        version=row.version,
-        title={k: v for k, v in title.items() if v},
-        updated_at=row.updated_at,
-    )
 
 
 def _record(data: Any, where: str = "record") -> Any:
@@ -100,21 +69,18 @@ def _find(session: Session, identifier: str) -> CatalogDataset:
 def list_datasets(
     page: Paging = Depends(paging), session: Session = Depends(db_session, scope="function")
 ) -> DatasetPage:
-    from sqlalchemy import func, select
-
     total = session.scalar(select(func.count()).select_from(CatalogDataset)) or 0
     rows = session.scalars(
         select(CatalogDataset).order_by(CatalogDataset.identifier).offset(page.offset).limit(page.page_size)
     )
     return DatasetPage(
-        items=[_summary(r) for r in rows], page=page.page, page_size=page.page_size, total=total
+        items=[dataset_summary(r) for r in rows], page=page.page, page_size=page.page_size, total=total
     )
 
 
-@router.get("/datasets/{identifier}", summary="A dataset's current record as JSON")
+@router.get("/datasets/{identifier}", response_model=DatasetOut, summary="A dataset's current record as JSON")
 def get_dataset(identifier: str, session: Session = Depends(db_session, scope="function")) -> dict[str, Any]:
-    row = _find(session, identifier)
-    return {"status": row.status.value, "version": row.version, "record": row.record}
+    return dataset_view(_find(session, identifier))
 
 
 _RECORD_EXAMPLE = {
@@ -126,6 +92,7 @@ _RECORD_EXAMPLE = {
 @router.post(
     "/datasets",
     status_code=201,
+    response_model=DatasetOut,
     summary="Create a dataset (data holders, admins); validated by the official shapes",
     responses={
         403: {"description": "a data holder may create only its own organisation's datasets"},
@@ -144,7 +111,7 @@ def create_dataset(
     data = {"iri": "", **record_data}
     record = _record(data)
     row = service.create(session, runtime.settings(), editor, record, _note(body, "created"))
-    return {"status": row.status.value, "version": row.version, "record": row.record}
+    return dataset_view(row)
 
 
 def _note(body: dict[str, Any], default: str) -> str:
@@ -156,6 +123,7 @@ def _note(body: dict[str, Any], default: str) -> str:
 
 @router.put(
     "/datasets/{identifier}",
+    response_model=DatasetOut,
     summary="Update a dataset: a new version with author, time and note",
     responses={
         403: {"description": "not your organisation's dataset, or publisher"},
@@ -177,11 +145,12 @@ def update_dataset(
         raise InvalidInput("send {'record': {...}, 'note': '...'}", [FieldError("record", "required")])
     record = _record({"iri": row.iri, **record_data})
     row = service.update(session, runtime.settings(), editor, identifier, record, _note(body, "updated"))
-    return {"status": row.status.value, "version": row.version, "record": row.record}
+    return dataset_view(row)
 
 
 @router.delete(
     "/datasets/{identifier}",
+    response_model=WithdrawnOut,
     summary="Withdraw a dataset: it leaves /catalog; its versions stay",
     responses={
         403: {"description": "not your organisation's dataset"},
@@ -203,12 +172,7 @@ def withdraw_dataset(
 def dataset_versions(
     identifier: str, session: Session = Depends(db_session, scope="function")
 ) -> list[VersionOut]:
-    return [
-        VersionOut(
-            version=v.version, change=v.change.value, author=v.author, note=v.note, created_at=v.created_at
-        )
-        for v in service.versions(session, identifier)
-    ]
+    return [version_view(v) for v in service.versions(session, identifier)]
 
 
 @router.post(
@@ -261,18 +225,12 @@ async def import_catalog(
 def import_upload(session: Session, editor: Writer, data: bytes, fmt: RdfFormat) -> ImportResult:
     settings = runtime.settings()
     graph = parse_rdf(data, fmt, max_bytes=settings.import_max_bytes, max_triples=settings.import_max_triples)
-    return ImportResult(datasets=import_graph(session, editor, graph))
-
-
-def import_graph(session: Session, editor: Writer, graph: Any) -> list[ImportedDataset]:
-    results = service.import_graph(session, runtime.settings(), editor, graph, "imported")
-    return [
-        ImportedDataset(identifier=r.identifier, outcome=r.outcome.value, version=r.version) for r in results
-    ]
+    return import_result(service.import_graph(session, settings, editor, graph, "imported"))
 
 
 @router.get(
     "/datasets/{identifier}/quality",
+    response_model=QualityOut,
     summary="The data.europa.eu MQA score per dimension and indicator, with the catalogue's average",
     responses={404: {}},
 )
@@ -280,27 +238,6 @@ def dataset_quality(
     identifier: str, session: Session = Depends(db_session, scope="function")
 ) -> dict[str, object]:
     return service.quality(session, runtime.settings(), identifier)
-
-
-class FacetValueOut(BaseModel):
-    value: str
-    label: str
-    count: int
-
-
-class SearchHitOut(BaseModel):
-    identifier: str
-    title: str
-    description: str
-    highlight: dict[str, str]
-    matched_variables: list[str]
-
-
-class SearchOut(BaseModel):
-    total: int
-    items: list[SearchHitOut]
-    facets: dict[str, list[FacetValueOut]]
-    took_ms: float
 
 
 @router.get(
@@ -317,9 +254,6 @@ def search(
     page: Paging = Depends(paging),
     sort: str | None = Query(None, description="relevance (default with q), title or identifier"),
 ) -> Response:
-    from hdab.catalog.search import backend
-    from hdab.catalog.search.params import search_query
-
     result = backend().search(search_query(request, q, page, sort))
     # Built as plain JSON (the shape SearchOut documents): validating hundreds of facet values per
     # request through pydantic cost more than the search itself.

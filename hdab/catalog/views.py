@@ -6,15 +6,14 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hdab.catalog import repository
+from hdab.catalog import repository, service
 from hdab.catalog.codec import record_from_json
-from hdab.catalog.domain import DatasetRecord
 from hdab.catalog.labels import label, ui_text
 from hdab.catalog.models import DatasetStatus
 from hdab.catalog.publish import catalog_page_graph
@@ -30,6 +29,9 @@ from hdab.catalog.rdf.formats import (
     turtle_header,
 )
 from hdab.catalog.rdf.profiles import new_graph
+from hdab.catalog.schemas import schema_org
+from hdab.catalog.search import backend
+from hdab.catalog.search.params import search_query
 from hdab.core import clock, runtime
 from hdab.core.errors import FieldError, InvalidInput, NotFound, ProblemError
 from hdab.core.templating import templates
@@ -124,11 +126,6 @@ def datasets_page(
     page: Paging = Depends(paging),
     sort: str | None = Query(None),
 ) -> Response:
-    from urllib.parse import urlencode
-
-    from hdab.catalog.search import backend
-    from hdab.catalog.search.params import search_query
-
     query = search_query(request, q, Paging(page.page, min(page.page_size, 50)), sort)
     result = backend().search(query)
     lang = query.lang
@@ -162,37 +159,6 @@ def _dataset_graph_bytes(ntriples: str, media: str) -> bytes:
     return serialize(graph, BY_MEDIA_TYPE[media])
 
 
-def schema_org(record: DatasetRecord, lang: str) -> dict[str, Any]:
-    """schema.org Dataset JSON-LD for search engines."""
-    data: dict[str, Any] = {
-        "@context": "https://schema.org/",
-        "@type": "Dataset",
-        "@id": record.iri,
-        "identifier": record.identifier,
-        "name": record.title.get(lang),
-        "description": record.description.get(lang),
-        "url": record.landing_page or record.iri,
-        "keywords": [k.value for k in record.keywords if k.lang in (lang, "en")],
-        "isAccessibleForFree": False,
-        "conditionsOfAccess": "Data permit or statistics request under the EHDS (Regulation (EU) 2025/327)",
-        "publisher": {
-            "@type": "Organization",
-            "name": record.publisher.name.get(lang),
-            "url": record.publisher.iri,
-        },
-        "inLanguage": [lang],
-        "variableMeasured": [c.name for c in record.columns],
-    }
-    if record.temporal and record.temporal[0].start:
-        period = record.temporal[0]
-        data["temporalCoverage"] = f"{period.start}/{period.end or '..'}"
-    if record.spatial:
-        data["spatialCoverage"] = {"@type": "Place", "name": "Norway"}
-    if record.modified:
-        data["dateModified"] = record.modified.isoformat()
-    return data
-
-
 @router.get(
     "/datasets/{identifier}",
     summary="A dataset: an HTML page for browsers, RDF by content negotiation or ?format=",
@@ -218,8 +184,6 @@ def dataset(
     if media != HTML:
         return Response(_dataset_graph_bytes(row.ntriples, media), media_type=media, headers=headers)
     record = record_from_json(row.record)
-    from hdab.catalog import service
-
     quality = service.quality(session, runtime.settings(), identifier)
     return templates.TemplateResponse(
         request,

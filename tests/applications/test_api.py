@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hdab.applications.models import Application
-from hdab.applications.routes import CaseOut
+from hdab.applications.schemas import CaseOut
 from hdab.applications.signing import verify
 from hdab.core import audit, runtime
 from hdab.core.auth import Principal, Role

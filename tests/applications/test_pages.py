@@ -142,3 +142,26 @@ def test_pages_need_sign_in_and_hide_other_peoples_cases(client: TestClient, see
     assert client.get(f"/applications/{case_id}").status_code == 404
     assert post_form(client, f"/applications/{case_id}/edit/purpose", {"title": "x"}).status_code == 404
     assert client.get("/inbox").status_code == 403
+
+
+def test_a_refused_page_command_keeps_what_came_before_it_and_nothing_of_its_own(
+    client: TestClient, seeded: Settings
+) -> None:
+    sign_in(client, "researcher", Role.APPLICANT, email="researcher@uio.no")
+    case_id = post(client, "/applications", {"type": "access", "dataset": "npr-somatikk"}).split("/")[2]
+    before = client.get(f"/api/applications/{case_id}").json()
+    # an invalid section is not saved at all
+    refused = post_form(client, f"/applications/{case_id}/edit/purpose", {"title": "x" * 600})
+    assert refused.status_code == 422
+    assert client.get(f"/api/applications/{case_id}").json()["version"] == before["version"]
+    # the declaration is saved although the incomplete draft's submission is refused
+    submit = post_form(
+        client, f"/applications/{case_id}/edit/submit", {"art54_declaration": "on", "action": "submit"}
+    )
+    assert submit.status_code == 422
+    after = client.get(f"/api/applications/{case_id}").json()
+    assert after["status"] == "DRAFT" and after["form"]["art54_declaration"] is True
+    assert [e["type"] for e in after["events"]][-1] == "draft_updated"
+    # a command the case's state does not allow changes nothing
+    assert post_form(client, f"/applications/{case_id}/do/accept-fee", {}).status_code in (403, 409)
+    assert client.get(f"/api/applications/{case_id}").json()["version"] == after["version"]

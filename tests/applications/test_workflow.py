@@ -10,7 +10,7 @@ import pytest
 from hdab.applications import handlers
 from hdab.applications.domain import ApplicationForm, CaseType, Decision, Status
 from hdab.applications.handlers import Actor, CaseRole, Command, Context, NotPermitted, Rejected
-from hdab.applications.state import EVENT_TYPES, CaseState, Event, fold
+from hdab.applications.state import EVENT_TYPES, FOLDS, CaseState, Event, apply, fold, folds
 from hdab.catalog.seed import seed_records
 from tests.applications.factories import ALL_MET, access_form, statistics_form
 
@@ -85,6 +85,19 @@ def test_every_status_has_a_row_in_the_permission_table() -> None:
 def test_every_event_a_handler_emits_is_folded() -> None:
     case = Case().given(*GRANTED)
     assert set(types(case.events)) <= EVENT_TYPES
+
+
+def test_every_event_type_has_exactly_one_fold() -> None:
+    assert set(FOLDS) == EVENT_TYPES
+    with pytest.raises(ValueError, match="folded already"):
+        folds("approved")(lambda state, event: None)
+    assert FOLDS["approved"].__name__ == "_approved"  # the refused second fold left no trace
+
+
+def test_an_unknown_event_type_fails_loudly() -> None:
+    state = Case().state
+    with pytest.raises(ValueError, match="unknown event type 'reopened'"):
+        apply(state, Event("reopened", OWNER.id, T0))
 
 
 def test_submit_moves_a_complete_draft_to_submitted_and_keeps_the_form() -> None:

@@ -40,7 +40,7 @@ DATASET = {
 
 
 def registry_for(patients: int, seed: int) -> Path:
-    from hdab.extracts import synth
+    from hdab.registry import synth
 
     root = Path(tempfile.gettempdir()) / f"hdab-bench-registry-{patients}-{seed}"
     if not (root / "npr-somatikk" / "2025.parquet").exists():

@@ -1,9 +1,9 @@
 """The domains of hdab, named once; the composition root finds each domain's parts by convention.
 
 Core never imports a domain statically (import-linter holds the direction extracts -> applications
--> catalog -> core). The app factory, the migration environment and the Celery app ask this module
-for the domains' modules that exist: ``models`` (tables), ``routes`` and ``views`` (each exposing
-``router``) and ``tasks``.
+-> catalog -> core, and extracts -> registry -> core). The app factory, the migration environment
+and the Celery app ask this module for the domains' modules that exist: ``models`` (tables),
+``routes`` and ``views`` (each exposing ``router``) and ``tasks``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-DOMAINS = ("catalog", "applications", "extracts")
+DOMAINS = ("registry", "catalog", "applications", "extracts")
 
 
 def module_names(part: str) -> list[str]:

@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 from hdab.core import clock, runtime
 from hdab.core.auth import Role
 from hdab.core.celery_app import celery_app
-from hdab.extracts import service, workspace
-from hdab.extracts.models import ExtractJob
+from hdab.extracts.jobs import service, workspace
+from hdab.extracts.jobs.models import ExtractJob
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps, workfiles
 from hdab.extracts.pipeline.run import Context, Keys, run_plan, run_step, sequence

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from hdab.applications.api import PermitVersion
 from hdab.extracts.pipeline.failures import JobFailure
-from hdab.extracts.pipeline.sources import DIRECT_IDENTIFIERS, SOURCES
+from hdab.registry.api import DIRECT_IDENTIFIERS, SOURCES
 
 
 class PlanError(JobFailure, ValueError):

@@ -32,9 +32,10 @@ from typing import Any
 
 import duckdb
 
+from hdab.core.files import sha256_file
 from hdab.extracts.pipeline import steps, workfiles
 from hdab.extracts.pipeline.plan import ExtractPlan
-from hdab.extracts.pipeline.sources import SOURCES, read_provenance
+from hdab.registry.api import SOURCES, read_provenance
 
 # (dataset, variable) -> (title, datatype) from the catalogue, for the data dictionary
 Dictionary = Mapping[tuple[str, str], tuple[str, str]]
@@ -119,14 +120,6 @@ class Outcome:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _digest(*paths: Path, extra: Any = None) -> str:
     digest = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
     for path in paths:
@@ -137,8 +130,7 @@ def _digest(*paths: Path, extra: Any = None) -> str:
 
 def _source_digest(ctx: Context, dataset: str) -> str:
     """What the source was: its files' names, sizes and times (hashing gigabytes would cost more)."""
-    folder = ctx.registry / SOURCES[dataset].dataset
-    listing = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.glob("*.parquet"))
+    listing = SOURCES[dataset].listing(ctx.registry)
     return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
 

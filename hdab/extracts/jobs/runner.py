@@ -30,21 +30,24 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import duckdb
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult
 from sqlalchemy.orm import Session
 
 from hdab.applications import api as applications
 from hdab.catalog import api as catalog
 from hdab.core import audit, clock, outbox, runtime
 from hdab.core.db import Database
-from hdab.extracts import service, workspace
-from hdab.extracts.models import Delivery, ExtractJob, ExtractStep
+from hdab.core.files import sha256_file
+from hdab.extracts.deliveries import service as deliveries
+from hdab.extracts.jobs import repository, service, workspace
+from hdab.extracts.jobs.domain import ACTIVE, RUN_JOB, JobKind, JobStatus, ReviewDecision
+from hdab.extracts.jobs.models import ExtractJob, ExtractStep
+from hdab.extracts.optouts import service as optouts
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps, workfiles
 from hdab.extracts.pipeline.failures import JobFailure, internal_error, loggable, mask_person_numbers
-from hdab.extracts.pipeline.run import Context, Keys, StepRef, run_step, sequence, sha256_file, start
-from hdab.extracts.pipeline.sources import SOURCES, read_provenance
-from hdab.extracts.service import JobStatus
+from hdab.extracts.pipeline.run import Context, Keys, StepRef, run_step, sequence, start
+from hdab.registry.api import SOURCES, RegistryFailure, read_provenance
 
 log = logging.getLogger(__name__)
 # A step running longer than this without finishing is taken to have lost its worker.
@@ -56,16 +59,7 @@ def claim(database: Database, job_id: str, index: int) -> bool:
     """Take step ``index`` of the job: it is next, and nobody runs it (or its runner's lease ran out)."""
     now = clock.now()
     with database.session() as session:
-        result = session.execute(
-            update(ExtractJob)
-            .where(
-                ExtractJob.id == job_id,
-                ExtractJob.next_step == index,
-                ExtractJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
-                or_(ExtractJob.step_claimed.is_(False), ExtractJob.updated_at < now - LEASE),
-            )
-            .values(status=JobStatus.RUNNING, step_claimed=True, updated_at=now)
-        )
+        result = session.execute(repository.claim(job_id, index, now, LEASE))
         return cast(CursorResult[Any], result).rowcount == 1
 
 
@@ -73,17 +67,7 @@ def stale(database: Database) -> list[str]:
     """Jobs to hand on again: queued but never started, or a step whose worker has died."""
     now = clock.now()
     with database.session() as session:
-        return list(
-            session.scalars(
-                select(ExtractJob.id).where(
-                    or_(
-                        (ExtractJob.status == JobStatus.QUEUED)
-                        & (ExtractJob.updated_at < now - timedelta(minutes=5)),
-                        (ExtractJob.status == JobStatus.RUNNING) & (ExtractJob.updated_at < now - LEASE),
-                    )
-                )
-            )
-        )
+        return list(session.scalars(repository.stale(now, timedelta(minutes=5), LEASE)))
 
 
 def plan_version_of(session: Session, job: ExtractJob) -> int:
@@ -91,9 +75,7 @@ def plan_version_of(session: Session, job: ExtractJob) -> int:
 
     Plans made before versions existed carry none: they are version 1.
     """
-    plans = session.scalars(
-        select(ExtractJob.plan).where(ExtractJob.permit_id == job.permit_id).order_by(ExtractJob.created_at)
-    )
+    plans = session.scalars(repository.plans_of_permit(job.permit_id))
     first = next((plan for plan in plans if plan), None)  # a JSON null is no plan either
     if first is None:
         return planning.PLAN_VERSION
@@ -148,11 +130,11 @@ def _context(
 
     def opted_out(at: datetime) -> frozenset[str]:
         with database.session(write=False) as inner:
-            return service.opted_out_at(inner, at, read_at)
+            return optouts.opted_out_at(inner, at, read_at)
 
     def receipt(at: datetime) -> dict[str, Any]:
         with database.session(write=False) as inner:
-            state = service.registry_state(inner, read_at)
+            state = optouts.registry_state(inner, read_at)
         return {
             "opt_outs_effective_by": at.isoformat(),
             "registry_read_at": read_at.isoformat(),
@@ -160,10 +142,8 @@ def _context(
             "registry_last_event_id": state.last_event_id,
         }
 
-    release = (job.review or {}).get("decision") == "release"
-    last = session.scalars(
-        select(Delivery).where(Delivery.permit_id == job.permit_id).order_by(Delivery.number.desc()).limit(1)
-    ).first()
+    release = (job.review or {}).get("decision") == ReviewDecision.RELEASE
+    series = deliveries.next_number(session, job.permit_id)
     return Context(
         plan=plan,
         registry=settings.registry_dir or settings.data_dir / "registry",
@@ -180,8 +160,8 @@ def _context(
         principals=[p.email for p in versions[-1].persons] + list(standing.authorised_subjects),
         max_suppressed_share=1.0 if release else steps.MAX_SUPPRESSED_SHARE,
         work_root=workspace.work_root(),
-        number=(last.number + 1) if last is not None else 1,
-        predecessor=last.id if last is not None else None,
+        number=series.number,
+        predecessor=series.predecessor,
     )
 
 
@@ -192,7 +172,7 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
         job = session.get(ExtractJob, job_id)
         if job is None:
             return "missing"
-        statistics_job = job.kind == "statistics"
+        statistics_job = job.kind == JobKind.STATISTICS
         index = job.next_step if index is None else index
     if statistics_job:  # its own units of work, none of them inside this one
         return run_statistics(database, job_id)
@@ -215,19 +195,8 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
             ctx = _context(database, session, job, standing)
             if job.plan is None:
                 job.plan = ctx.plan.to_json()
-            previous_row = session.scalars(
-                select(ExtractStep)
-                .where(ExtractStep.job_id == job_id, ExtractStep.step_index == index - 1)
-                .order_by(ExtractStep.id.desc())
-                .limit(1)
-            ).first()
-            attempt = 1 + len(
-                session.scalars(
-                    select(ExtractStep.id).where(
-                        ExtractStep.job_id == job_id, ExtractStep.step_index == index
-                    )
-                ).all()
-            )
+            previous_row = session.scalars(repository.last_step(job_id, index - 1)).first()
+            attempt = 1 + len(session.scalars(repository.attempts(job_id, index)).all())
             previous = (
                 {
                     "dataset": previous_row.dataset,
@@ -281,13 +250,13 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
             job.manifest_sha256 = record["output_digest"]
             _record_delivery(session, job, ctx)
             _end(session, job, JobStatus.DELIVERED)
-            if job.kind == service.RECURRING and chain:
+            if job.kind == JobKind.RECURRING and chain:
                 session.flush()
                 service.start_next_recurring(session, job.permit_id or "")
         else:
             job.next_step = index + 1
             if chain:
-                outbox.enqueue(session, service.RUN_JOB, {"job_id": job_id, "index": index + 1})
+                outbox.enqueue(session, RUN_JOB, {"job_id": job_id, "index": index + 1})
         status = job.status
     if progress is not None:
         progress(record)
@@ -295,24 +264,16 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
 
 
 def _record_delivery(session: Session, job: ExtractJob, ctx: Context) -> None:
-    if session.get(Delivery, job.id) is not None:  # recorded by the run that was cut short
-        return
-    manifest = json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8"))
     assert job.permit_id is not None and job.permit_version is not None and job.manifest_sha256 is not None
     standing = applications.permit_standing(session, job.permit_id)
-    session.add(
-        Delivery(
-            id=job.id,
-            permit_id=job.permit_id,
-            number=manifest["delivery_number"],
-            predecessor=manifest["predecessor"],
-            permit_version=job.permit_version,
-            recipient_organisation=standing.recipient_organisation,
-            path=str(ctx.final),
-            files=manifest["files"],
-            manifest_sha256=job.manifest_sha256,
-            delivered_at=clock.now(),
-        )
+    deliveries.record(
+        session,
+        delivery_id=job.id,
+        permit_id=job.permit_id,
+        permit_version=job.permit_version,
+        recipient_organisation=standing.recipient_organisation,
+        folder=ctx.final,
+        manifest_sha256=job.manifest_sha256,
     )
 
 
@@ -333,16 +294,9 @@ def _waits_for_earlier_run(database: Database, job_id: str) -> bool:
     """Recurring runs are delivered in order: a run waits while an earlier one has not ended."""
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
-        if job is None or job.kind != service.RECURRING or job.run_at is None:
+        if job is None or job.kind != JobKind.RECURRING or job.run_at is None:
             return False
-        earlier = session.scalars(
-            select(ExtractJob.id).where(
-                ExtractJob.permit_id == job.permit_id,
-                ExtractJob.kind == service.RECURRING,
-                ExtractJob.run_at < job.run_at,
-                ExtractJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD]),
-            )
-        ).first()
+        earlier = session.scalars(repository.earlier_runs_open(job)).first()
         return earlier is not None
 
 
@@ -371,8 +325,8 @@ def run_statistics(database: Database, job_id: str) -> str:
         except ValueError as exc:
             _end(session, job, JobStatus.FAILED, error=str(exc))
             return job.status
-        opted_out = service.opted_out_at(session, request.approved_at, job.created_at)
-        state = service.registry_state(session, job.created_at)
+        opted_out = optouts.opted_out_at(session, request.approved_at, job.created_at)
+        state = optouts.registry_state(session, job.created_at)
         application_id = job.application_id
     root = (settings.spe_root or settings.data_dir / "spe") / "statistics" / application_id
     final = root / job_id
@@ -474,7 +428,7 @@ def _fail(database: Database, job_id: str, exc: Exception, where: str, *, rerun:
     its traceback (its chain, notes and groups) formatted to text with person numbers masked, and
     no key (the keys are never in a message).
     """
-    if isinstance(exc, JobFailure):
+    if isinstance(exc, JobFailure | RegistryFailure):  # the registry's reasons are as readable
         failure = exc
         log.warning("extract job %s cannot run: %s", job_id, mask_person_numbers(exc.reason))
     else:
@@ -519,5 +473,5 @@ def _end(
         object_id=job.id,
         details={"permit_id": job.permit_id or "", "version": job.permit_version or 0, **(reason or {})},
     )
-    if status not in service.ACTIVE:
+    if status not in ACTIVE:
         workspace.remove_after_commit(session, job)

@@ -29,9 +29,9 @@ def run_extract(permit_id: str) -> None:
         from hdab.applications import api as applications
 
         tables = len(applications.permit_version(session, permit_id).specification.datasets)
-    from hdab.extracts.pipeline.run import TABLE_STEPS
+    from hdab.extracts.pipeline.run import TABLE_STEP_KINDS
 
-    with click.progressbar(length=tables * len(TABLE_STEPS) + 1, label=f"extract {job_id}") as bar:
+    with click.progressbar(length=tables * len(TABLE_STEP_KINDS) + 1, label=f"extract {job_id}") as bar:
         status = runner.run_job(database, job_id, progress=lambda _step: bar.update(1))
     with database.session() as session:
         ended = session.get(ExtractJob, job_id)

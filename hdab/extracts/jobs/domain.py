@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 RUN_JOB = "extracts.run_job"  # the Celery task (and outbox message) that runs a job's next step
 RERUN_OF = "rerun-of:"  # the dedup key of the job that runs a failed job again, before its id
@@ -35,3 +38,38 @@ class ReviewDecision(enum.StrEnum):
 
     RELEASE = "release"
     REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """What a job fixes at its first step, beside its plan, and every later step reads back.
+
+    Asked of applications and the catalogue once: the data dictionary (per dataset and variable the
+    catalogue's title and datatype), who may see the data (the permit's persons and the subjects
+    bound to them), the recurring deliveries' recipient, and the delivery's place in its series.
+    """
+
+    dictionary: tuple[tuple[str, str, str, str], ...]  # (dataset, variable, title, datatype)
+    principals: tuple[str, ...]
+    recipient_organisation: str | None
+    number: int  # the delivery's number in the permit's series
+    predecessor: str | None  # the delivery before it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dictionary": [list(entry) for entry in self.dictionary],
+            "principals": list(self.principals),
+            "recipient_organisation": self.recipient_organisation,
+            "number": self.number,
+            "predecessor": self.predecessor,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Frozen:
+        return cls(
+            dictionary=tuple((str(d), str(v), str(t), str(k)) for d, v, t, k in data["dictionary"]),
+            principals=tuple(data["principals"]),
+            recipient_organisation=data["recipient_organisation"],
+            number=int(data["number"]),
+            predecessor=data["predecessor"],
+        )

@@ -29,6 +29,9 @@ class ExtractJob(Base):
     next_step: Mapped[int] = mapped_column(Integer, default=0)  # the step to run next (see run.sequence)
     step_claimed: Mapped[bool] = mapped_column(Boolean, default=False)  # a worker is running next_step
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+    # what the first step froze beside the plan (data dictionary, recipients, delivery number):
+    # later steps read it here instead of asking applications and the catalogue again (Frozen)
+    frozen: Mapped[dict[str, Any] | None] = mapped_column(JSON())
     delivery_id: Mapped[str | None] = mapped_column(String(64))
     delivery_path: Mapped[str | None] = mapped_column(String(1000))
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -13,6 +13,14 @@ key, which encrypts the job's work files, is derived from the master secret and 
 the worker that runs the next step derives the same one. Whenever a job ends (``_end``, or a
 revocation seen after a step), its work files go once that is committed (``workspace``).
 
+A job's plan is frozen when it starts: its first step plans it and asks applications and the
+catalogue, once, for what every step needs (the data dictionary, who may see the data, the recipient,
+the delivery's number); the plan goes into ``job.plan``, the rest into ``job.frozen`` (``Frozen``), and
+later steps read them back from the job. Per step only the permit's standing is asked again: a
+revoked, expired or suspended permit stops the job at its next step. A job begun before jobs froze
+(``job.frozen`` null, a plan stored or none) is frozen by the next step it runs, as that step would
+have planned it.
+
 A job that cannot run stores a reason people can act on (``failures.JobFailure``: "no registry
 data for npr-somatikk as of 2026-12-01: load the registry or run `hdab synth`"); anything else
 stores a sentence naming the step and the job, and the exception goes to the service log alone,
@@ -40,19 +48,19 @@ from hdab.core.db import Database
 from hdab.core.files import sha256_file
 from hdab.extracts.deliveries import service as deliveries
 from hdab.extracts.jobs import repository, service, workspace
-from hdab.extracts.jobs.domain import ACTIVE, RUN_JOB, JobKind, JobStatus, ReviewDecision
+from hdab.extracts.jobs.domain import ACTIVE, RUN_JOB, Frozen, JobKind, JobStatus, ReviewDecision
 from hdab.extracts.jobs.models import ExtractJob, ExtractStep
 from hdab.extracts.optouts import service as optouts
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps, workfiles
 from hdab.extracts.pipeline.failures import JobFailure, internal_error, loggable, mask_person_numbers
-from hdab.extracts.pipeline.run import Context, Keys, StepRef, run_step, sequence, start
+from hdab.extracts.pipeline.run import Context, Keys, Previous, StepRecord, StepRef, run_step, sequence, start
 from hdab.registry.api import SOURCES, RegistryFailure, read_provenance
 
 log = logging.getLogger(__name__)
 # A step running longer than this without finishing is taken to have lost its worker.
 LEASE = timedelta(minutes=30)
-Progress = Callable[[dict[str, Any]], None]
+Progress = Callable[[StepRecord], None]
 
 
 def claim(database: Database, job_id: str, index: int) -> bool:
@@ -105,9 +113,12 @@ def disclosure_of(dataset: catalog.DatasetSummary) -> planning.Disclosure:
     )
 
 
-def _context(
-    database: Database, session: Session, job: ExtractJob, standing: applications.PermitStanding
-) -> Context:
+def _freeze(session: Session, job: ExtractJob, standing: applications.PermitStanding) -> Frozen:
+    """Plan the job and fix what its steps need, asking applications and the catalogue once.
+
+    The plan goes into ``job.plan`` (unless a job started before kept one there already, which
+    stays as it is: the permit's plan version comes from it), the rest into ``job.frozen``.
+    """
     settings = runtime.settings()
     assert job.permit_id is not None and job.permit_version is not None
     versions = applications.permit_versions(session, job.permit_id)[: job.permit_version]
@@ -120,12 +131,29 @@ def _context(
         disclosure={identifier: disclosure_of(found) for identifier, found in described.items()},
         plan_version=plan_version_of(session, job),
     )
-    dictionary = {
-        (t.dataset, v.name): (v.title, v.datatype)
-        for t in plan.tables
-        if (found := described.get(t.dataset)) is not None
-        for v in found.variables
-    }
+    series = deliveries.next_number(session, job.permit_id)
+    frozen = Frozen(
+        dictionary=tuple(
+            (t.dataset, v.name, v.title, v.datatype)
+            for t in plan.tables
+            if (found := described.get(t.dataset)) is not None
+            for v in found.variables
+        ),
+        principals=(*(p.email for p in versions[-1].persons), *standing.authorised_subjects),
+        recipient_organisation=standing.recipient_organisation,
+        number=series.number,
+        predecessor=series.predecessor,
+    )
+    if job.plan is None:
+        job.plan = plan.to_json()
+    job.frozen = frozen.to_json()
+    return frozen
+
+
+def _context(database: Database, job: ExtractJob, frozen: Frozen) -> Context:
+    """The step's context, from the job alone: its plan and what its first step froze."""
+    settings = runtime.settings()
+    assert job.permit_id is not None and job.plan is not None
     read_at = job.created_at  # the registry as it was when the job began: the same in every step
 
     def opted_out(at: datetime) -> frozenset[str]:
@@ -143,9 +171,8 @@ def _context(
         }
 
     release = (job.review or {}).get("decision") == ReviewDecision.RELEASE
-    series = deliveries.next_number(session, job.permit_id)
     return Context(
-        plan=plan,
+        plan=planning.ExtractPlan.from_json(job.plan),
         registry=settings.registry_dir or settings.data_dir / "registry",
         spe_root=settings.spe_root or settings.data_dir / "spe",
         delivery_id=job.id,
@@ -156,12 +183,12 @@ def _context(
         ),
         opted_out=opted_out,
         optout_receipt=receipt,
-        dictionary=dictionary,
-        principals=[p.email for p in versions[-1].persons] + list(standing.authorised_subjects),
+        dictionary={(d, v): (title, datatype) for d, v, title, datatype in frozen.dictionary},
+        principals=list(frozen.principals),
         max_suppressed_share=1.0 if release else steps.MAX_SUPPRESSED_SHARE,
         work_root=workspace.work_root(),
-        number=series.number,
-        predecessor=series.predecessor,
+        number=frozen.number,
+        predecessor=frozen.predecessor,
     )
 
 
@@ -192,17 +219,13 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
                     code="permit_ended",
                     status=standing.status,
                 )
-            ctx = _context(database, session, job, standing)
-            if job.plan is None:
-                job.plan = ctx.plan.to_json()
+            # the first step freezes the job (as does the next step of a job begun before jobs froze)
+            frozen = _freeze(session, job, standing) if job.frozen is None else Frozen.from_json(job.frozen)
+            ctx = _context(database, job, frozen)
             previous_row = session.scalars(repository.last_step(job_id, index - 1)).first()
             attempt = 1 + len(session.scalars(repository.attempts(job_id, index)).all())
             previous = (
-                {
-                    "dataset": previous_row.dataset,
-                    "rows_out": previous_row.rows_out,
-                    "output_digest": previous_row.output_digest,
-                }
+                Previous(previous_row.dataset, previous_row.rows_out, previous_row.output_digest)
                 if previous_row is not None
                 else None
             )
@@ -222,33 +245,33 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
                 job_id=job_id,
                 attempt=attempt,
                 step_index=index,
-                dataset=record["dataset"],
-                name=record["step"],
-                rows_in=record["rows_in"],
-                rows_out=record["rows_out"],
-                seconds=record["seconds"],
-                input_digest=record["input_digest"],
-                output_digest=record["output_digest"],
-                details={k: v for k, v in record.items() if k not in _COLUMNS},
+                dataset=record.dataset,
+                name=record.step,
+                rows_in=record.rows_in,
+                rows_out=record.rows_out,
+                seconds=record.seconds,
+                input_digest=record.input_digest,
+                output_digest=record.output_digest,
+                details=record.stored_details(),
                 finished_at=clock.now(),
             )
         )
         job.step_claimed = False
         job.updated_at = clock.now()
         if job.status == JobStatus.CANCELLED:  # revoked while this step ran: stop here, deliver nothing
-            if record["step"] == "deliver":
-                shutil.rmtree(record["delivery"], ignore_errors=True)
+            if record.delivery is not None:
+                shutil.rmtree(record.delivery, ignore_errors=True)
             workspace.remove_after_commit(session, job)
             return job.status
-        if record["held"]:
-            job.held_reason = f"{record['dataset']}: {record['held']}"
+        if record.held:
+            job.held_reason = f"{record.dataset}: {record.held}"
             _end(session, job, JobStatus.HELD)
-        elif record["step"] == "deliver":
+        elif record.delivery is not None:
             job.next_step = index + 1
             job.delivery_id = job_id
-            job.delivery_path = record["delivery"]
-            job.manifest_sha256 = record["output_digest"]
-            _record_delivery(session, job, ctx)
+            job.delivery_path = record.delivery
+            job.manifest_sha256 = record.output_digest
+            _record_delivery(session, job, ctx, frozen)
             _end(session, job, JobStatus.DELIVERED)
             if job.kind == JobKind.RECURRING and chain:
                 session.flush()
@@ -263,31 +286,17 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
     return status
 
 
-def _record_delivery(session: Session, job: ExtractJob, ctx: Context) -> None:
+def _record_delivery(session: Session, job: ExtractJob, ctx: Context, frozen: Frozen) -> None:
     assert job.permit_id is not None and job.permit_version is not None and job.manifest_sha256 is not None
-    standing = applications.permit_standing(session, job.permit_id)
     deliveries.record(
         session,
         delivery_id=job.id,
         permit_id=job.permit_id,
         permit_version=job.permit_version,
-        recipient_organisation=standing.recipient_organisation,
+        recipient_organisation=frozen.recipient_organisation,
         folder=ctx.final,
         manifest_sha256=job.manifest_sha256,
     )
-
-
-_COLUMNS = {
-    "index",
-    "dataset",
-    "step",
-    "rows_in",
-    "rows_out",
-    "seconds",
-    "input_digest",
-    "output_digest",
-    "held",
-}
 
 
 def _waits_for_earlier_run(database: Database, job_id: str) -> bool:

@@ -15,7 +15,7 @@ from hdab.core.web import db_session
 from hdab.extracts.deliveries import service as deliveries
 from hdab.extracts.jobs import service
 from hdab.extracts.jobs.domain import JobStatus, ReviewDecision
-from hdab.extracts.jobs.routes import job_view
+from hdab.extracts.jobs.schemas import job_view
 from hdab.extracts.provenance import synthetic_notice
 
 router = APIRouter(include_in_schema=False)

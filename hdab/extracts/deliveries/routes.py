@@ -7,13 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from hdab.core.auth import Principal, Role, require_roles
 from hdab.core.web import db_session, db_write_session
 from hdab.extracts.deliveries import service
-from hdab.extracts.deliveries.models import Delivery, DeliveryReceipt
+from hdab.extracts.deliveries.schemas import AccessLog, DeliveryList, DeliveryView, Receipt, delivery_view
 
 router = APIRouter()
 DB = Annotated[Session, Depends(db_session, scope="function")]
@@ -24,35 +23,12 @@ Staff = Annotated[Principal, Depends(staff)]
 Reader = Annotated[Principal, Depends(require_roles(Role.RECIPIENT, Role.CASEWORKER, Role.ADMIN))]
 
 
-def delivery_view(delivery: Delivery, receipts: list[DeliveryReceipt]) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "permit_id": delivery.permit_id,
-        "number": delivery.number,
-        "predecessor": delivery.predecessor,
-        "permit_version": delivery.permit_version,
-        "delivered_at": delivery.delivered_at.isoformat(),
-        "files": [
-            {"name": f["name"], "sha256": f["sha256"], "bytes": f.get("bytes")} for f in delivery.files
-        ],
-        "manifest_sha256": delivery.manifest_sha256,
-        "receipts": [
-            {
-                "by": r.client,
-                "organisation": r.organisation,
-                "at": r.at.isoformat(),
-                "checksums": r.checksums,
-                "mismatched": r.mismatched,
-                "unknown": r.unknown,
-                "mismatch": r.mismatch,
-            }
-            for r in receipts
-        ],
-        "receipt_mismatch": any(r.mismatch for r in receipts),
-    }
-
-
-@router.get("/api/deliveries", tags=["deliveries"], summary="Your organisation's deliveries, in order")
+@router.get(
+    "/api/deliveries",
+    response_model=DeliveryList,
+    tags=["deliveries"],
+    summary="Your organisation's deliveries, in order",
+)
 def list_deliveries(
     principal: Reader,
     session: DB,
@@ -94,16 +70,9 @@ def get_file(
     return _serve(session, principal, delivery_id, name, request)
 
 
-class Receipt(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    files: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=255)],
-        Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")],
-    ] = Field(description="file name -> the SHA-256 (hex) the recipient computed", max_length=1000)
-
-
 @router.post(
     "/api/deliveries/{delivery_id}/receipt",
+    response_model=DeliveryView,
     tags=["deliveries"],
     summary="Confirm receipt with the checksums you computed (recipients; a mismatch is flagged)",
     description="Each client of the recipient organisation keeps its own receipt beside the others';"
@@ -122,6 +91,7 @@ def confirm_receipt(
 
 @router.get(
     "/api/deliveries-access-log",
+    response_model=AccessLog,
     tags=["deliveries"],
     summary="Who read which delivered file of a permit, and when (Art. 73(1)(e))",
 )

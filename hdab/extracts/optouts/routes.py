@@ -14,19 +14,25 @@ from hdab.core.ratelimit import limited
 from hdab.core.web import db_session
 from hdab.extracts.optouts import service
 from hdab.extracts.optouts.domain import Action
+from hdab.extracts.optouts.schemas import OptOutImport, OptOutRecorded, OptOutReversed, OptOutStatus
 
 router = APIRouter()
 DB = Annotated[Session, Depends(db_session, scope="function")]
 Citizen = Annotated[Principal, Depends(require_roles(Role.CITIZEN))]
 
 
-@router.get("/api/optouts/me", summary="Whether you have opted out of secondary use (Art. 71)")
+@router.get(
+    "/api/optouts/me",
+    response_model=OptOutStatus,
+    summary="Whether you have opted out of secondary use (Art. 71)",
+)
 def my_optout(principal: Citizen, session: DB) -> dict[str, Any]:
     return {"opted_out": service.citizen_status(session, principal)}
 
 
 @router.post(
     "/api/optouts/me",
+    response_model=OptOutRecorded,
     status_code=201,
     summary="Opt out of secondary use of your health data (Art. 71)",
     responses={409: {"description": "you have already opted out"}},
@@ -38,6 +44,7 @@ def opt_out(principal: Citizen, session: DB) -> dict[str, Any]:
 
 @router.delete(
     "/api/optouts/me",
+    response_model=OptOutReversed,
     summary="Reverse your opt-out (Art. 71)",
     responses={409: {"description": "you have not opted out"}},
 )
@@ -48,6 +55,7 @@ def reverse(principal: Citizen, session: DB) -> dict[str, Any]:
 
 @router.post(
     "/api/optouts/import",
+    response_model=OptOutImport,
     dependencies=[Depends(limited("import-optouts", "rate_limit_import"))],
     summary="Import an external opt-out registry file (CSV: identifier,time,action)",
     responses={

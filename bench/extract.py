@@ -24,10 +24,13 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # the pipeline itself loads in the measured process only
+    from hdab.extracts.pipeline.run import StepRecord
 
 VARIABLES = ["hovedtilstand", "bitilstand", "kjonn", "fodselsar", "kommunenummer", "innskrivningstidspunkt",
              "utskrivningstidspunkt", "omsorgsniva", "drg"]  # fmt: skip
@@ -40,7 +43,7 @@ DATASET = {
 
 
 def registry_for(patients: int, seed: int) -> Path:
-    from hdab.extracts import synth
+    from hdab.registry import synth
 
     root = Path(tempfile.gettempdir()) / f"hdab-bench-registry-{patients}-{seed}"
     if not (root / "npr-somatikk" / "2025.parquet").exists():
@@ -128,7 +131,7 @@ def main() -> None:
     opted_out = opted_out_hashes(registry)
     pipeline, baseline, memory = [], [], []
     rows = copied = 0
-    last_steps: list[dict[str, Any]] = []
+    last_steps: list[StepRecord] = []
     for _ in range(args.rounds):
         seconds, copied, _peak, _ = in_fresh_process(_baseline, registry, opted_out, args.memory_limit)
         baseline.append(seconds)
@@ -142,10 +145,7 @@ def main() -> None:
         f"ratio {p / b:.2f} (target <= 1.5); peak memory {statistics.median(memory) / 2**30:.2f} GB "
         f"(target < 2 GB); medians of {args.rounds} rounds"
     )
-    print(
-        "extract: steps of the last round: "
-        + ", ".join(f"{s['step']} {s['seconds']:.1f} s" for s in last_steps)
-    )
+    print("extract: steps of the last round: " + ", ".join(f"{s.step} {s.seconds:.1f} s" for s in last_steps))
 
 
 if __name__ == "__main__":

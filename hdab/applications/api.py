@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hdab.applications import handlers, service
-from hdab.applications.domain import CaseType, DataSpecification, Decision, Recurrence
+from hdab.applications.domain import CaseType, DataSpecification, Decision, Recurrence, Schedule
 from hdab.applications.models import Application
 from hdab.applications.state import PermitVersion
 from hdab.core.auth import Principal
@@ -18,7 +18,9 @@ from hdab.core.errors import NotFound
 __all__ = [
     "PermitStanding",
     "PermitVersion",
+    "Recurrence",
     "RecurringPermit",
+    "Schedule",
     "StatisticsRequest",
     "mark_answered",
     "may_act_as_staff",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -27,3 +28,12 @@ def create_once(path: Path, content: str) -> str:
     finally:
         tmp.unlink()
     return path.read_text(encoding="utf-8")
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file as lower-case hex, read in chunks (files may be gigabytes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from hdab.core.notices import Finding
 from hdab.core.settings import Settings
-from hdab.extracts.pipeline.failures import JobFailure
-from hdab.extracts.pipeline.sources import SOURCES, read_provenance
+from hdab.registry.api import SOURCES, RegistryFailure, read_provenance
 
 STAFF = frozenset({"caseworker", "admin", "data_holder"})
 
@@ -16,7 +15,7 @@ def findings(settings: Settings) -> list[Finding]:
     if not empty:
         try:
             provenance = read_provenance(registry) or {}
-        except JobFailure as exc:
+        except RegistryFailure as exc:
             return [Finding("registry", "provenance unreadable", detail=str(exc), roles=STAFF)]
         return [
             Finding("registry", "ok (synthetic test data)" if provenance.get("synthetic") is True else "ok")

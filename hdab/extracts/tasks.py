@@ -7,7 +7,9 @@ from typing import Any
 
 from hdab.core import clock, runtime
 from hdab.core.celery_app import celery_app, is_eager
-from hdab.extracts import runner, service
+from hdab.extracts.deliveries import service as deliveries
+from hdab.extracts.jobs import runner, service
+from hdab.extracts.jobs.domain import RUN_JOB
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # a job whose worker died (or whose message was lost) is started again
@@ -38,7 +40,7 @@ def statistics_request_approved(application_id: str) -> str:
 
 # background: without a broker, steps run in the server's background thread, never in the request
 # (the approval) that started the job
-@celery_app.task(name=service.RUN_JOB, ignore_result=True, background=True)
+@celery_app.task(name=RUN_JOB, ignore_result=True, background=True)
 def run_job(job_id: str, index: int | None = None) -> str:
     """Run one step of the job (its next one); the step enqueues the step after it."""
     return runner.run_next(runtime.database(), job_id, index)
@@ -51,7 +53,7 @@ def resume() -> int:
         if is_eager():  # the embedded default: no broker, the scheduler runs it here
             runner.run_next(runtime.database(), job_id)
         else:
-            celery_app.send_task(service.RUN_JOB, kwargs={"job_id": job_id})
+            celery_app.send_task(RUN_JOB, kwargs={"job_id": job_id})
     return len(jobs)
 
 
@@ -65,7 +67,7 @@ def permit_revoked(permit_id: str) -> int:
 @celery_app.task(name="extracts.delete_due", ignore_result=True)
 def delete_due() -> int:
     with runtime.database().session() as session:
-        return len(service.delete_due(session, clock.now_oslo().date()))
+        return len(deliveries.delete_due(session, clock.now_oslo().date()))
 
 
 @celery_app.task(name="extracts.schedule_recurring", ignore_result=True)

@@ -7,14 +7,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from hdab.applications import api as applications
 from hdab.core.access import require_roles
 from hdab.core.auth import Principal, Role
 from hdab.core.errors import InvalidInput
 from hdab.core.templating import templates
 from hdab.core.web import db_session
-from hdab.extracts import service
+from hdab.extracts.deliveries import service as deliveries
+from hdab.extracts.jobs import service
+from hdab.extracts.jobs.domain import JobStatus, ReviewDecision
+from hdab.extracts.jobs.schemas import job_view
 from hdab.extracts.provenance import synthetic_notice
-from hdab.extracts.routes import job_view
 
 router = APIRouter(include_in_schema=False)
 staff = require_roles(Role.CASEWORKER, Role.ADMIN)
@@ -30,7 +33,7 @@ def job_page(
     row = service.get_job(session, job_id)
     job = job_view(session, row)
     notice = synthetic_notice(job["delivery"]["registry_provenance"]) if job["delivery"] else None
-    failed = row.status == service.JobStatus.FAILED
+    failed = row.status == JobStatus.FAILED
     may_rerun = failed and service.rerun_refusal(session, row) is None
     # a failed job that has been followed up names the job after it (and offers no second re-run)
     newer = service.newer_job(session, row) if failed else None
@@ -50,7 +53,7 @@ async def review_page(
 ) -> Response:
     form = await request.form()
     decision, note = str(form.get("decision") or ""), str(form.get("note") or "").strip()
-    if decision not in ("release", "reject") or not note:
+    if decision not in tuple(ReviewDecision) or not note:
         raise InvalidInput("choose release or reject and write a note")
     service.review(session, principal, job_id, decision, note)
     return RedirectResponse(f"/extracts/{job_id}", status_code=303)
@@ -75,25 +78,15 @@ def permit_deliveries_page(
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     """For caseworkers: a permit's schedule, deliveries and receipts, access log and coming deletion."""
-    from sqlalchemy import select
-
-    from hdab.applications import api as applications
-    from hdab.extracts.models import Delivery, ExtractJob
-
     standing = applications.permit_standing(session, permit_id)
     version = applications.permit_version(session, permit_id)
-    deliveries = list(
-        session.scalars(select(Delivery).where(Delivery.permit_id == permit_id).order_by(Delivery.number))
-    )
+    delivered = deliveries.of_permit(session, permit_id)
     # delivery id -> the synthetic-data notice its manifest calls for (deleted deliveries no longer say)
     notices = {
         d.id: notice
-        for d in deliveries
-        if (notice := synthetic_notice(service.registry_provenance(None if d.deleted_at else d.path)))
+        for d in delivered
+        if (notice := synthetic_notice(deliveries.registry_provenance(None if d.deleted_at else d.path)))
     }
-    jobs = session.scalars(
-        select(ExtractJob).where(ExtractJob.permit_id == permit_id).order_by(ExtractJob.created_at)
-    )
     return templates.TemplateResponse(
         request,
         "extracts/permit.html",
@@ -102,10 +95,10 @@ def permit_deliveries_page(
             "permit_id": permit_id,
             "standing": standing,
             "recurrence": version.specification.recurrence,
-            "deliveries": deliveries,
-            "receipts": service.receipts(session, [d.id for d in deliveries]),
+            "deliveries": delivered,
+            "receipts": deliveries.receipts(session, [d.id for d in delivered]),
             "notices": notices,
-            "jobs": list(jobs),
-            "access": service.access_log(session, permit_id),
+            "jobs": service.of_permit(session, permit_id),
+            "access": deliveries.access_log(session, permit_id),
         },
     )

@@ -12,7 +12,7 @@ from hdab.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.settings import Environment, Settings
-from hdab.extracts import synth
+from hdab.registry import synth
 from tests.support import backends
 
 

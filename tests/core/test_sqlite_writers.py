@@ -26,7 +26,7 @@ from hdab.core.devidp import DevIdentityProvider
 from hdab.core.models import AuditEntry
 from hdab.core.problems import install_handlers
 from hdab.core.settings import Settings
-from hdab.extracts.models import OptOutEvent
+from hdab.extracts.optouts.models import OptOutEvent
 from tests.extracts.people import people
 
 THREADS = 12

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hdab.extracts import synth
+from hdab.registry import synth
 from tests.support import backends
 from tests.support.backends import REPOSITORY_ROOT
 from tests.support.cli import hdab_run

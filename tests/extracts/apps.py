@@ -14,7 +14,7 @@ from hdab.app import create_app
 from hdab.catalog import service as catalog
 from hdab.core import audit, outbox, runtime
 from hdab.core.models import AuditEntry
-from hdab.extracts.models import ExtractJob
+from hdab.extracts.jobs.models import ExtractJob
 from tests.applications.factories import People, access_form
 from tests.applications.walk import create, to_permit
 from tests.support import backends

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from hdab.core import clock, runtime
 from hdab.core.auth import Role
 from hdab.core.celery_app import celery_app
-from hdab.extracts.models import Delivery
+from hdab.extracts.deliveries.models import Delivery
 from tests.applications.factories import People
 from tests.extracts.apps import audit_entries
 from tests.extracts.test_jobs import PSEUDONYMISED, app, jobs, registry  # noqa: F401 - shared fixtures
@@ -128,8 +128,8 @@ def test_revocation_ends_access_at_once_and_cancels_jobs(
     ssb = people.headers("ssb-client", Role.RECIPIENT, org=SSB)
     [delivery] = client.get("/api/deliveries", headers=ssb).json()["items"]
     from hdab.core.db import Database
-    from hdab.extracts import runner
-    from hdab.extracts.models import ExtractJob
+    from hdab.extracts.jobs import runner
+    from hdab.extracts.jobs.models import ExtractJob
 
     rerun = client.post("/api/extracts", json={"permit_id": permit_id}, headers=people.caseworker).json()
     # catch the re-run in the middle: two steps done, the third about to run on a worker

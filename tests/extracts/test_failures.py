@@ -21,11 +21,12 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from hdab.core import clock, runtime
-from hdab.extracts import synth
-from hdab.extracts.models import ExtractJob
-from hdab.extracts.pipeline import failures, sources, statistics, steps, workfiles
-from hdab.extracts.pipeline.failures import JobFailure, loggable, mask_person_numbers
+from hdab.extracts.jobs.models import ExtractJob
+from hdab.extracts.pipeline import failures, statistics, steps, workfiles
+from hdab.extracts.pipeline.failures import loggable, mask_person_numbers
 from hdab.extracts.pipeline.plan import TablePlan
+from hdab.registry import sources, synth
+from hdab.registry.failures import RegistryFailure
 from tests.applications.factories import People, statistics_form
 from tests.applications.walk import to_approved_statistics
 from tests.extracts.apps import audit_entries, jobs, permit_with, running
@@ -75,7 +76,7 @@ def test_a_dataset_folder_without_parquet_files_is_named(tmp_path: Path) -> None
     (tmp_path / "npr-somatikk").mkdir()
     (tmp_path / "npr-somatikk" / "README.txt").write_text("the files come later")
     as_of = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # 1 December in Oslo
-    with pytest.raises(JobFailure) as raised:
+    with pytest.raises(RegistryFailure) as raised:
         sources.SOURCES["npr-somatikk"].require_data(tmp_path, as_of)
     assert raised.value.reason == (
         "no registry data for npr-somatikk as of 2026-12-01 (the folder npr-somatikk holds no Parquet "
@@ -86,7 +87,7 @@ def test_a_dataset_folder_without_parquet_files_is_named(tmp_path: Path) -> None
         period_start=None, period_end=None, cohort=(), generalisations=(), quasi_identifiers=(),
         pseudonymised=False, as_of=as_of,
     )  # fmt: skip
-    with duckdb.connect() as con, pytest.raises(JobFailure, match="holds no Parquet files"):
+    with duckdb.connect() as con, pytest.raises(RegistryFailure, match="holds no Parquet files"):
         steps.minimise(con, plan, tmp_path, workfiles.WorkFolder(tmp_path / "work", b"k" * 32))
 
 
@@ -128,7 +129,9 @@ def test_an_internal_error_is_a_sentence_and_its_exception_is_logged_without_per
         f"The extract stopped with an internal error in step pseudonymise of npr-somatikk. The service log "
         f"has the details under job {job.id}; staff can run the extract again."
     )
-    [record] = [r for r in caplog.records if r.name == "hdab.extracts.runner" and r.levelno == logging.ERROR]
+    [record] = [
+        r for r in caplog.records if r.name == "hdab.extracts.jobs.runner" and r.levelno == logging.ERROR
+    ]
     message = record.getMessage()
     assert message.startswith(f"extract job {job.id} stopped with an internal error in step pseudonymise")
     # the exception is in the message, as masked text: no exc_info a handler could render unmasked

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from hdab.core import clock, runtime
 from hdab.core.auth import Role
 from hdab.core.celery_app import celery_app
-from hdab.extracts import runner, synth
-from hdab.extracts.models import ExtractJob, ExtractStep
+from hdab.extracts.jobs import runner
+from hdab.extracts.jobs.models import ExtractJob, ExtractStep
+from hdab.registry import synth
 from tests.applications.factories import ALL_MET, People, access_form
 from tests.applications.walk import command, create, settle
 from tests.extracts.apps import jobs, permit_with, running

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hdab.core.identifiers import is_person_number
-from hdab.extracts import synth
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import steps
 from hdab.extracts.pipeline.run import Keys, run_plan
+from hdab.registry import synth
 from tests.extracts.permits import permit_version
 
 MASTER = "property-master-key-property-master-key"

@@ -10,8 +10,9 @@ from sqlalchemy import select, text
 from hdab.core import clock, runtime
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
-from hdab.extracts import optout, service
-from hdab.extracts.models import OptOutEvent
+from hdab.extracts.optouts import domain as optout
+from hdab.extracts.optouts import service
+from hdab.extracts.optouts.models import OptOutEvent
 from tests.extracts.conftest import bearer
 from tests.extracts.people import people, person_number
 

@@ -13,11 +13,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from hdab.core.files import sha256_file
 from hdab.core.identifiers import is_person_number
-from hdab.extracts import synth
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import steps
-from hdab.extracts.pipeline.run import Keys, Outcome, run_plan, sha256_file
+from hdab.extracts.pipeline.run import Keys, Outcome, run_plan
+from hdab.registry import synth
 from tests.extracts.permits import APPROVED, permit_version
 
 OPTOUT_KEY = b"o" * 32

@@ -24,10 +24,11 @@ from sqlalchemy import select
 from hdab.applications.domain import CaseType, DataSpecification
 from hdab.applications.forms import narrows, specification_errors
 from hdab.core import runtime
-from hdab.extracts import synth
-from hdab.extracts.models import ExtractJob
+from hdab.core.files import sha256_file
+from hdab.extracts.jobs.models import ExtractJob
 from hdab.extracts.pipeline import plan as planning
-from hdab.extracts.pipeline.run import Outcome, sha256_file
+from hdab.extracts.pipeline.run import Outcome
+from hdab.registry import synth
 from tests.applications.factories import People
 from tests.applications.walk import settle
 from tests.extracts.apps import jobs, permit_with, running

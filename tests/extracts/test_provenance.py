@@ -16,10 +16,11 @@ from fastapi.testclient import TestClient
 
 from hdab import __version__
 from hdab.core import clock
-from hdab.extracts import health, synth
-from hdab.extracts.pipeline.failures import JobFailure
-from hdab.extracts.pipeline.sources import PROVENANCE, read_provenance
+from hdab.extracts import health
 from hdab.extracts.provenance import synthetic_notice
+from hdab.registry import synth
+from hdab.registry.failures import RegistryFailure
+from hdab.registry.provenance import PROVENANCE, read_provenance
 from tests.applications.factories import People, statistics_form
 from tests.applications.walk import to_approved_statistics
 from tests.extracts.apps import jobs, permit_with, running
@@ -76,7 +77,7 @@ def test_synth_writes_the_provenance_at_the_root_of_the_registry(tmp_path: Path)
 def test_the_synth_command_says_where_it_marked_the_data(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from hdab.extracts.cli import synth_command
+    from hdab.registry.cli import synth_command
 
     result = CliRunner().invoke(synth_command, ["--patients", "200", "--seed", "2", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -134,7 +135,9 @@ def test_provenance_that_does_not_say_synthetic_gives_no_notice() -> None:
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '"synthetic"'])
 def test_an_unreadable_provenance_stops_the_delivery_saying_so(tmp_path: Path, content: Any) -> None:
     (tmp_path / PROVENANCE).write_text(content, encoding="utf-8")
-    with pytest.raises(JobFailure, match=r"PROVENANCE\.json is not a JSON object: correct it or remove it"):
+    with pytest.raises(
+        RegistryFailure, match=r"PROVENANCE\.json is not a JSON object: correct it or remove it"
+    ):
         read_provenance(tmp_path)
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from hdab.core import clock, runtime
 from hdab.core.celery_app import celery_app
-from hdab.extracts.models import Delivery, ExtractJob
+from hdab.extracts.deliveries.models import Delivery
+from hdab.extracts.jobs.models import ExtractJob
 from tests.applications.factories import People, access_form
 from tests.applications.walk import create, to_permit
 from tests.extracts.test_jobs import PSEUDONYMISED, app, registry  # noqa: F401 - shared fixtures

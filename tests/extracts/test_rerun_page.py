@@ -13,8 +13,9 @@ from sqlalchemy import select
 from hdab.core import runtime
 from hdab.core.auth import Principal, Role
 from hdab.core.errors import Conflict
-from hdab.extracts import service, synth
-from hdab.extracts.models import Delivery
+from hdab.extracts.deliveries.models import Delivery
+from hdab.extracts.jobs import service
+from hdab.registry import synth
 from tests.applications.factories import People
 from tests.applications.walk import settle
 from tests.extracts.apps import audit_entries, jobs, permit_with, running

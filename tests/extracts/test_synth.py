@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hdab.core.identifiers import PersonNumberKind, person_number_kind
-from hdab.extracts import synth
+from hdab.registry import synth
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,11 @@ from fastapi.testclient import TestClient
 from hdab.core import clock, runtime
 from hdab.core.auth import Role
 from hdab.core.celery_app import celery_app
-from hdab.extracts import service, workspace
-from hdab.extracts.models import ExtractJob
+from hdab.extracts.jobs import service, workspace
+from hdab.extracts.jobs.models import ExtractJob
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps, workfiles
-from hdab.extracts.pipeline.run import Context, Keys, run_plan, run_step, sequence
+from hdab.extracts.pipeline.run import Context, Keys, StepRecord, run_plan, run_step, sequence
 from tests.applications.factories import People, statistics_form
 from tests.applications.walk import settle, to_approved_statistics
 from tests.extracts.apps import audit_entries, jobs, permit_with
@@ -82,7 +82,7 @@ def context(source: Path, root: Path, job_id: str, *, key: bytes | None = None) 
     )
 
 
-def run_steps(ctx: Context, names: list[str], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_steps(ctx: Context, names: list[str], previous: StepRecord | None = None) -> StepRecord:
     for ref in sequence(ctx.plan):
         if ref.name in names:
             previous = run_step(ctx, ref, previous)
@@ -130,7 +130,7 @@ def test_the_work_key_is_derived_per_job_so_any_worker_runs_any_step(
     # one worker runs the first step; another, deriving the key itself, runs the next ones
     first = run_steps(context(registry, tmp_path, "job-a"), ["minimise"])
     last = run_steps(context(registry, tmp_path, "job-a"), ["optout_filter", "pseudonymise"], first)
-    assert last["rows_out"] == first["rows_out"] > 0
+    assert last.rows_out == first.rows_out > 0
     # a worker holding another job's key reads nothing of this job's files
     with pytest.raises((InvalidTag, OSError)):
         stranger = context(registry, tmp_path, "job-a", key=workfiles.job_key(MASTER, "job-b"))

@@ -20,8 +20,9 @@ from hdab.catalog import service as catalog
 from hdab.core import audit, clock, runtime
 from hdab.core.celery_app import celery_app
 from hdab.core.settings import Settings
-from hdab.extracts import runner, synth
-from hdab.extracts.models import ExtractJob, ExtractStep
+from hdab.extracts.jobs import runner
+from hdab.extracts.jobs.models import ExtractJob, ExtractStep
+from hdab.registry import synth
 from tests.applications.factories import People, access_form
 from tests.applications.walk import create, to_permit
 from tests.core.test_worker import _start, _stop, wait_for, worker_settings  # noqa: F401 - the fixture

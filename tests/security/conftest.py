@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from hdab.core import audit, runtime
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
-from hdab.extracts import synth
+from hdab.registry import synth
 from tests.applications.factories import People, access_form, statistics_form
 from tests.applications.walk import create, to_approved_statistics, to_permit
 from tests.support import backends
@@ -98,7 +98,7 @@ def world(
         [delivery] = client.get("/api/deliveries", headers=callers[R]).json()["items"]
         jobs = client.get(f"/extracts/permits/{case['permit_id']}", headers=callers[C])
         assert jobs.status_code == 200
-        from hdab.extracts.models import ExtractJob
+        from hdab.extracts.jobs.models import ExtractJob
 
         with runtime.database().session() as session:
             job_id = session.query(ExtractJob.id).filter(ExtractJob.permit_id == case["permit_id"]).scalar()

@@ -1,23 +1,20 @@
 """Why a job cannot run, in words people can act on; and exceptions made safe for the service log.
 
-A job's stored error is read by caseworkers on the job page: it is either a :class:`JobFailure`
-(a reason they can act on: "no registry data for npr-somatikk as of 2026-12-01: load the registry
-or run `hdab synth`") or a sentence saying an internal error stopped it. The exception itself, with
-its traceback, goes to the service log only, and only as text in which :func:`loggable` has masked
-every run of exactly eleven digits: DuckDB's messages can quote data values, and a person number
-(fodselsnummer, D-number) must never reach a log. Pages and the API mask a stored error the same
-way when they show it (:func:`mask_person_numbers`): jobs that failed before the stored error became
-a sentence kept the exception's own message.
+A job's stored error is read by caseworkers on the job page: it is either a :class:`JobFailure` or
+the registry's ``RegistryFailure`` (a reason they can act on: "no registry data for npr-somatikk as
+of 2026-12-01: load the registry or run `hdab synth`") or a sentence saying an internal error
+stopped it. The exception itself, with its traceback, goes to the service log only, and only as
+text in which :func:`loggable` has masked every run of exactly eleven digits: DuckDB's messages can
+quote data values, and a person number (fodselsnummer, D-number) must never reach a log. Pages and
+the API mask a stored error the same way when they show it (:func:`mask_person_numbers`): jobs that
+failed before the stored error became a sentence kept the exception's own message.
 """
 
 from __future__ import annotations
 
 import re
 import traceback
-from datetime import datetime
 from typing import Any
-
-from hdab.core.clock import OSLO
 
 ELEVEN_DIGITS = re.compile(r"[0-9]{11,}")  # a longer run can hold a person number too
 MASK = "<11 digits>"
@@ -43,17 +40,6 @@ class JobFailure(Exception):
     def details(self) -> dict[str, Any]:
         """The code and parameters of the reason, for the audit entry of the failure."""
         return {"reason": self.code, **self.params}
-
-
-def no_registry_data(dataset: str, as_of: datetime, detail: str) -> JobFailure:
-    """The registry holds nothing for ``dataset``: a fresh install, or a registry not loaded yet."""
-    day = as_of.astimezone(OSLO).date().isoformat()
-    return JobFailure(
-        f"no registry data for {dataset} as of {day} ({detail}): load the registry or run `hdab synth`",
-        code="no_registry_data",
-        dataset=dataset,
-        as_of=day,
-    )
 
 
 def mask_person_numbers(text: str) -> str:

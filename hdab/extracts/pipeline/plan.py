@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from hdab.applications.api import PermitVersion
 from hdab.extracts.pipeline.failures import JobFailure
-from hdab.extracts.pipeline.sources import DIRECT_IDENTIFIERS, SOURCES
+from hdab.registry.api import DIRECT_IDENTIFIERS, SOURCES
 
 
 class PlanError(JobFailure, ValueError):
@@ -121,6 +121,68 @@ class ExtractPlan:
         if self.plan_version == 1:
             del data["plan_version"]
         return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExtractPlan:
+        """The plan ``to_json`` wrote (a job's stored plan), as it was: ``to_json`` gives it back alike.
+
+        A plan without ``plan_version`` is version 1 (it was made before versions existed).
+        """
+        return cls(
+            permit_id=data["permit_id"],
+            version=int(data["version"]),
+            tables=tuple(_table_from_json(t) for t in data["tables"]),
+            min_k=int(data["min_k"]),
+            format=data["format"],
+            min_l=int(data.get("min_l", MIN_L)),
+            plan_version=int(data.get("plan_version", 1)),
+        )
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _cohort(rows: Sequence[Sequence[Any]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((str(variable), tuple(prefixes)) for variable, prefixes in rows)
+
+
+def _table_from_json(data: Mapping[str, Any]) -> TablePlan:
+    population = data.get("population")
+    as_of = _instant(data["as_of"])
+    assert as_of is not None
+    return TablePlan(
+        dataset=data["dataset"],
+        columns=tuple(data["columns"]),
+        time_column=data["time_column"],
+        period_start=_day(data["period_start"]),
+        period_end=_day(data["period_end"]),
+        cohort=_cohort(data["cohort"]),
+        generalisations=tuple(data["generalisations"]),
+        quasi_identifiers=tuple(data["quasi_identifiers"]),
+        pseudonymised=bool(data["pseudonymised"]),
+        as_of=as_of,
+        optout_at=_instant(data.get("optout_at")),
+        changed_since=_instant(data.get("changed_since")),
+        sensitive=tuple(data.get("sensitive", ())),
+        period_from=_instant(data.get("period_from")),
+        period_until=_instant(data.get("period_until")),
+        population=Population(
+            dataset=population["dataset"],
+            time_column=population["time_column"],
+            period_start=_instant(population["period_start"]),
+            period_end=_instant(population["period_end"]),
+            cohort=_cohort(population["cohort"]),
+            as_of=_instant(population["as_of"]) or as_of,
+        )
+        if population
+        else None,
+        coarsen=tuple((str(column), str(kind)) for column, kind in data.get("coarsen", ())),
+    )
 
 
 def oslo_midnight(day: date) -> datetime:

@@ -18,6 +18,7 @@ registry's ``PROVENANCE.json``, so a delivery made from synthetic data says so w
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 import os
@@ -28,18 +29,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
+from hdab.core.files import sha256_file
 from hdab.extracts.pipeline import steps, workfiles
-from hdab.extracts.pipeline.plan import ExtractPlan
-from hdab.extracts.pipeline.sources import SOURCES, read_provenance
+from hdab.extracts.pipeline.plan import ExtractPlan, TablePlan
+from hdab.registry.api import SOURCES, read_provenance
 
 # (dataset, variable) -> (title, datatype) from the catalogue, for the data dictionary
 Dictionary = Mapping[tuple[str, str], tuple[str, str]]
 OptOuts = Callable[[datetime], frozenset[str]]
-TABLE_STEPS = ("minimise", "optout_filter", "pseudonymise", "generalise", "disclosure_check", "write")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class StepRef:
 
 
 def sequence(plan: ExtractPlan) -> list[StepRef]:
-    refs = [StepRef(0, t.dataset, name) for t in plan.tables for name in TABLE_STEPS]
+    """The job's steps in order: every table step for each table, then deliver."""
+    refs = [StepRef(0, t.dataset, step.name) for t in plan.tables for step in TABLE_STEP_KINDS]
     refs.append(StepRef(0, "", "deliver"))
     return [StepRef(i, r.dataset, r.name) for i, r in enumerate(refs)]
 
@@ -116,15 +118,7 @@ class Outcome:
     delivery: Path | None
     manifest: dict[str, Any]
     held: str | None = None
-    steps: list[dict[str, Any]] = field(default_factory=list)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    steps: list[StepRecord] = field(default_factory=list)
 
 
 def _digest(*paths: Path, extra: Any = None) -> str:
@@ -137,8 +131,7 @@ def _digest(*paths: Path, extra: Any = None) -> str:
 
 def _source_digest(ctx: Context, dataset: str) -> str:
     """What the source was: its files' names, sizes and times (hashing gigabytes would cost more)."""
-    folder = ctx.registry / SOURCES[dataset].dataset
-    listing = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.glob("*.parquet"))
+    listing = SOURCES[dataset].listing(ctx.registry)
     return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
 
@@ -171,98 +164,250 @@ def start(ctx: Context) -> None:
     workfiles.remove(ctx.work)
 
 
-def run_step(ctx: Context, ref: StepRef, previous: dict[str, Any] | None) -> dict[str, Any]:
-    """Run one step; returns its record (counts, seconds, digests, details, held)."""
-    started = time.perf_counter()
-    if ref.name == "deliver":
-        record = _deliver(ctx)
-        record.update(
-            index=ref.index, dataset="", step="deliver", seconds=round(time.perf_counter() - started, 3)
+@dataclass(frozen=True)
+class StepRecord:
+    """What one step did: its counts, time and digests, whether it held the job, and its details."""
+
+    index: int
+    dataset: str  # "" for deliver
+    step: str
+    rows_in: int
+    rows_out: int
+    seconds: float
+    input_digest: str | None
+    output_digest: str | None
+    held: str | None  # a disclosure risk the step could not resolve: a caseworker decides
+    details: Mapping[str, Any] = field(default_factory=dict)  # what the job page shows beside the counts
+    delivery: str | None = None  # deliver: the folder in the room
+
+    def stored_details(self) -> dict[str, Any]:
+        """The details as the step's row keeps them (deliver names its folder there)."""
+        return {**self.details, **({"delivery": self.delivery} if self.delivery is not None else {})}
+
+
+class Before(Protocol):
+    """The step before, as the next one reads it: its dataset, the rows it left and their digest."""
+
+    @property
+    def dataset(self) -> str: ...
+
+    @property
+    def rows_out(self) -> int: ...
+
+    @property
+    def output_digest(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The step before, read back from its record (another worker ran it)."""
+
+    dataset: str
+    rows_out: int
+    output_digest: str | None
+
+
+class Step(Protocol):
+    """One kind of step: a name the job's sequence uses, and how to run it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def run(self, ctx: Context, ref: StepRef, previous: Before | None) -> StepRecord: ...
+
+
+@dataclass(frozen=True)
+class TableWork:
+    """What a step over one table works with: its table, work folder, connection, the rows before."""
+
+    ctx: Context
+    ref: StepRef
+    table: TablePlan
+    files: workfiles.WorkFolder
+    con: duckdb.DuckDBPyConnection
+    rows_before: int
+
+    @property
+    def folder(self) -> Path:
+        return self.files.path
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a table step produced; ``input_digest`` None: its input is the step before's output."""
+
+    result: steps.StepResult
+    output_digest: str
+    input_digest: str | None = None
+
+
+class TableStep(abc.ABC):
+    """A step over one table: it reads the artifacts before it and leaves its own, in the work folder."""
+
+    name: str
+
+    def run(self, ctx: Context, ref: StepRef, previous: Before | None) -> StepRecord:
+        started = time.perf_counter()
+        table = next(t for t in ctx.plan.tables if t.dataset == ref.dataset)
+        files = ctx.work_folder(ref.dataset)
+        ctx.work.parent.mkdir(mode=workfiles.FOLDER_MODE, parents=True, exist_ok=True)
+        # what a killed step spilled (DuckDB's temporary files are not encrypted) goes before the next
+        workfiles.remove(ctx.spill)
+        for folder in (ctx.work, files.path, ctx.spill):  # nobody else may even look in
+            workfiles.private_folder(folder)
+        ctx.incoming.mkdir(parents=True, exist_ok=True)
+        same = previous is not None and previous.dataset == ref.dataset
+        rows_before = previous.rows_out if previous is not None and same else 0
+        input_digest = previous.output_digest if previous is not None and same else None
+        con = _connect(ctx, ctx.spill)
+        try:
+            done = self.work(TableWork(ctx, ref, table, files, con, rows_before))
+        finally:
+            con.close()
+        return StepRecord(
+            index=ref.index,
+            dataset=ref.dataset,
+            step=ref.name,
+            rows_in=done.result.rows_in,
+            rows_out=done.result.rows_out,
+            seconds=round(time.perf_counter() - started, 3),
+            input_digest=done.input_digest if done.input_digest is not None else input_digest,
+            output_digest=done.output_digest,
+            held=done.result.held,
+            details={k: v for k, v in done.result.details.items() if k != "select"},
         )
-        return record
-    table = next(t for t in ctx.plan.tables if t.dataset == ref.dataset)
-    files = ctx.work_folder(ref.dataset)
-    work = files.path
-    ctx.work.parent.mkdir(mode=workfiles.FOLDER_MODE, parents=True, exist_ok=True)
-    # what a killed step spilled (DuckDB's temporary files are not encrypted) goes before the next
-    workfiles.remove(ctx.spill)
-    for folder in (ctx.work, work, ctx.spill):  # nobody else may even look in
-        workfiles.private_folder(folder)
-    ctx.incoming.mkdir(parents=True, exist_ok=True)
-    rows_before = previous["rows_out"] if previous and previous.get("dataset") == ref.dataset else 0
-    input_digest = previous["output_digest"] if previous and previous.get("dataset") == ref.dataset else None
-    con = _connect(ctx, ctx.spill)
-    try:
-        if ref.name == "minimise":
-            input_digest = _source_digest(ctx, ref.dataset)
-            result = steps.minimise(con, table, ctx.registry, files)
-            output = _digest(files.artifact("minimised"))
-        elif ref.name == "optout_filter":
-            result = steps.optout_filter(con, files, ctx.opted_out(table.optouts_by), ctx.keys.optout)
-            receipt = {
-                "dataset": ref.dataset,
-                "as_of": table.optouts_by.isoformat(),
-                "persons_removed": result.details["persons_removed"],
-                "rows_removed": result.details["rows_removed"],
-                "registry": ctx.optout_receipt(table.optouts_by),
-            }
-            _work_json(work / "receipt.json", receipt)
-            output = _digest(files.artifact("removed"))
-        elif ref.name == "pseudonymise":
-            result = steps.pseudonymise(con, table, files, ctx.keys.pseudonym, rows_before)
-            output = _digest(files.artifact("pseudonyms"))
-        elif ref.name == "generalise":
-            result = steps.generalise(table, rows_before)
-            output = _digest(extra=result.details)
-        elif ref.name == "disclosure_check":
-            result = steps.disclosure_check(
-                con, table, files, rows_before, ctx.plan.min_k, ctx.max_suppressed_share, ctx.plan.min_l
-            )
-            _work_json(
-                work / "disclosure.json",
-                {
-                    "dataset": ref.dataset,
-                    "quasi_identifiers": list(table.quasi_identifiers),
-                    "k": result.details.get("k"),
-                    "suppressed_rows": result.details.get("suppressed", 0),
-                    **(
-                        {"sensitive": list(table.sensitive), "l": result.details.get("l")}
-                        if table.sensitive
-                        else {}
-                    ),
-                },
-            )
-            output = _digest(files.artifact("suppressed"), extra=result.details)
-        else:  # write
-            path = ctx.incoming / f"{ref.dataset}.parquet"
-            result = steps.write_parquet(con, table, files, path, rows_before)
-            columns = [
-                d[0]
-                for d in con.execute("SELECT * FROM read_parquet($p) LIMIT 0", {"p": str(path)}).description
-            ]
-            output = sha256_file(path)
-            _work_json(
-                work / "written.json",
-                {"name": path.name, "dataset": ref.dataset, "sha256": output, "bytes": path.stat().st_size,
-                 "rows": result.rows_out, "columns": columns},
-            )  # fmt: skip
-    finally:
-        con.close()
-    return {
-        "index": ref.index,
-        "dataset": ref.dataset,
-        "step": ref.name,
-        "rows_in": result.rows_in,
-        "rows_out": result.rows_out,
-        "seconds": round(time.perf_counter() - started, 3),
-        "input_digest": input_digest,
-        "output_digest": output,
-        "held": result.held,
-        **{k: v for k, v in result.details.items() if k != "select"},
-    }
+
+    @abc.abstractmethod
+    def work(self, w: TableWork) -> Done: ...
+
+
+class Minimise(TableStep):
+    name = "minimise"
+
+    def work(self, w: TableWork) -> Done:
+        source = _source_digest(w.ctx, w.ref.dataset)
+        result = steps.minimise(w.con, w.table, w.ctx.registry, w.files)
+        return Done(result, _digest(w.files.artifact("minimised")), input_digest=source)
+
+
+class OptoutFilter(TableStep):
+    name = "optout_filter"
+
+    def work(self, w: TableWork) -> Done:
+        by = w.table.optouts_by
+        result = steps.optout_filter(w.con, w.files, w.ctx.opted_out(by), w.ctx.keys.optout)
+        receipt = {
+            "dataset": w.ref.dataset,
+            "as_of": by.isoformat(),
+            "persons_removed": result.details["persons_removed"],
+            "rows_removed": result.details["rows_removed"],
+            "registry": w.ctx.optout_receipt(by),
+        }
+        _work_json(w.folder / "receipt.json", receipt)
+        return Done(result, _digest(w.files.artifact("removed")))
+
+
+class Pseudonymise(TableStep):
+    name = "pseudonymise"
+
+    def work(self, w: TableWork) -> Done:
+        result = steps.pseudonymise(w.con, w.table, w.files, w.ctx.keys.pseudonym, w.rows_before)
+        return Done(result, _digest(w.files.artifact("pseudonyms")))
+
+
+class Generalise(TableStep):
+    name = "generalise"
+
+    def work(self, w: TableWork) -> Done:
+        result = steps.generalise(w.table, w.rows_before)
+        return Done(result, _digest(extra=result.details))
+
+
+class DisclosureCheck(TableStep):
+    name = "disclosure_check"
+
+    def work(self, w: TableWork) -> Done:
+        table, plan = w.table, w.ctx.plan
+        result = steps.disclosure_check(
+            w.con, table, w.files, w.rows_before, plan.min_k, w.ctx.max_suppressed_share, plan.min_l
+        )
+        _work_json(
+            w.folder / "disclosure.json",
+            {
+                "dataset": w.ref.dataset,
+                "quasi_identifiers": list(table.quasi_identifiers),
+                "k": result.details.get("k"),
+                "suppressed_rows": result.details.get("suppressed", 0),
+                **(
+                    {"sensitive": list(table.sensitive), "l": result.details.get("l")}
+                    if table.sensitive
+                    else {}
+                ),
+            },
+        )
+        return Done(result, _digest(w.files.artifact("suppressed"), extra=result.details))
+
+
+class Write(TableStep):
+    name = "write"
+
+    def work(self, w: TableWork) -> Done:
+        path = w.ctx.incoming / f"{w.ref.dataset}.parquet"
+        result = steps.write_parquet(w.con, w.table, w.files, path, w.rows_before)
+        described = w.con.execute("SELECT * FROM read_parquet($p) LIMIT 0", {"p": str(path)}).description
+        output = sha256_file(path)
+        _work_json(
+            w.folder / "written.json",
+            {"name": path.name, "dataset": w.ref.dataset, "sha256": output, "bytes": path.stat().st_size,
+             "rows": result.rows_out, "columns": [d[0] for d in described]},
+        )  # fmt: skip
+        return Done(result, output)
+
+
+class Deliver:
+    """The last step: the data dictionary, the principals and the manifest, then the rename into the room."""
+
+    name = "deliver"
+
+    def run(self, ctx: Context, ref: StepRef, previous: Before | None) -> StepRecord:
+        started = time.perf_counter()
+        manifest = _deliver(ctx)
+        rows = sum(f.get("rows", 0) for f in manifest["files"])
+        return StepRecord(
+            index=ref.index,
+            dataset="",
+            step=self.name,
+            rows_in=rows,
+            rows_out=rows,
+            seconds=round(time.perf_counter() - started, 3),
+            input_digest=None,
+            output_digest=sha256_file(ctx.final / "manifest.json"),
+            held=None,
+            delivery=str(ctx.final),
+        )
+
+
+# The step registry: every step a job's sequence names, in the order a table goes through them.
+TABLE_STEP_KINDS: tuple[TableStep, ...] = (
+    Minimise(),
+    OptoutFilter(),
+    Pseudonymise(),
+    Generalise(),
+    DisclosureCheck(),
+    Write(),
+)
+_KINDS: tuple[Step, ...] = (*TABLE_STEP_KINDS, Deliver())
+STEPS: Mapping[str, Step] = {step.name: step for step in _KINDS}
+
+
+def run_step(ctx: Context, ref: StepRef, previous: Before | None) -> StepRecord:
+    """Run one step of the sequence; returns its record (counts, seconds, digests, details, held)."""
+    return STEPS[ref.name].run(ctx, ref, previous)
 
 
 def _deliver(ctx: Context) -> dict[str, Any]:
+    """Deliver once: write and rename the delivery (or find it delivered); returns its manifest."""
+    manifest: dict[str, Any]
     if (ctx.final / "manifest.json").exists():  # delivered already: exactly once
         manifest = json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8"))
     else:
@@ -294,15 +439,7 @@ def _deliver(ctx: Context) -> dict[str, Any]:
         os.replace(ctx.incoming, ctx.final)  # the delivery appears whole, or not at all
     workfiles.remove(ctx.work)  # delivered: nothing of the job stays outside the room
     shutil.rmtree(ctx.incoming, ignore_errors=True)
-    rows = sum(f.get("rows", 0) for f in manifest["files"])
-    return {
-        "rows_in": rows,
-        "rows_out": rows,
-        "input_digest": None,
-        "output_digest": sha256_file(ctx.final / "manifest.json"),
-        "held": None,
-        "delivery": str(ctx.final),
-    }
+    return manifest
 
 
 def run_plan(
@@ -318,7 +455,7 @@ def run_plan(
     principals: list[str],
     memory_limit: str = "1GB",
     max_suppressed_share: float = steps.MAX_SUPPRESSED_SHARE,
-    on_step: Callable[[dict[str, Any]], None] | None = None,
+    on_step: Callable[[StepRecord], None] | None = None,
     work_root: Path | None = None,
 ) -> Outcome:
     """Run every step in this process, in order (tests and the benchmark).
@@ -338,15 +475,15 @@ def run_plan(
         return Outcome(ctx.final, json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8")))
     start(ctx)
     outcome = Outcome(None, {})
-    previous: dict[str, Any] | None = None
+    previous: StepRecord | None = None
     try:
         for ref in sequence(plan):
             record = run_step(ctx, ref, previous)
             outcome.steps.append(record)
             if on_step is not None:
                 on_step(record)
-            if record["held"]:
-                outcome.held = f"{ref.dataset}: {record['held']}"
+            if record.held:
+                outcome.held = f"{ref.dataset}: {record.held}"
                 return outcome
             previous = record
         outcome.delivery = ctx.final

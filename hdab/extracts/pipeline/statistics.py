@@ -21,15 +21,13 @@ from typing import Any
 import duckdb
 
 from hdab.extracts.pipeline.plan import Disclosure, oslo_midnight
-from hdab.extracts.pipeline.sources import DIRECT_IDENTIFIERS, SOURCES
 from hdab.extracts.pipeline.steps import (
     COARSEN_SQL,
-    KNOWN_AT_FROM,
-    KNOWN_AT_WHERE,
     hmac_pads,
     hmac_sql,
     quote_name,
 )
+from hdab.registry.api import DIRECT_IDENTIFIERS, KNOWN_AT_FROM, KNOWN_AT_WHERE, SOURCES
 
 TOTAL = "_total"
 

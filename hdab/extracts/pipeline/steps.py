@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hdab.extracts.pipeline.plan import Population, TablePlan
-from hdab.extracts.pipeline.sources import SOURCES
 from hdab.extracts.pipeline.workfiles import WorkFolder, dataset, store
+from hdab.registry.api import KNOWN_AT_FROM, KNOWN_AT_WHERE, SOURCES
 
 PSEUDONYM_COLUMN = "pseudonym"
 MAX_SUPPRESSED_SHARE = 0.05  # more than this suppressed to reach k: a human decides
@@ -105,16 +105,6 @@ def attach(con: duckdb.DuckDBPyConnection, work: WorkFolder) -> None:
         path = work.artifact(name)
         if path.exists():
             con.register(view, dataset(path, work.key))
-
-
-# The latest version of each record as known at ``$as_of``, over ``read_parquet($files)`` as ``s``.
-# Corrections are few, so the records that have any are found first (a small table ``l``); every
-# other record is its version 1. Rows are kept where KNOWN_AT_WHERE holds.
-KNOWN_AT_FROM = """read_parquet($files) s LEFT JOIN (
-    SELECT record_id, max(version) AS latest FROM read_parquet($files)
-    WHERE version > 1 AND recorded_at <= $as_of GROUP BY record_id
-) l ON s.record_id = l.record_id"""
-KNOWN_AT_WHERE = "s.recorded_at <= $as_of AND s.version = coalesce(l.latest, 1)"
 
 
 def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: WorkFolder) -> StepResult:

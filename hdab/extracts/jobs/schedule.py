@@ -13,7 +13,7 @@ import calendar
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
-from hdab.applications.domain import Recurrence, Schedule
+from hdab.applications.api import Recurrence, Schedule
 from hdab.core.clock import OSLO
 
 

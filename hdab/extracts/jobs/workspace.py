@@ -6,7 +6,7 @@ identifiers, and its ``.incoming-{job}`` folder in the room holds a delivery nob
 yet. Both go as soon as the job ends, whichever way: delivered, rejected at review, cancelled by a
 revocation, failed. They go once the transaction that ends the job has committed (a rollback keeps
 the job, and so its files); a held job keeps them for the caseworker who decides. What a killed
-process leaves behind, ``service.sweep_work`` removes (task ``extracts.sweep_work``, hourly).
+process leaves behind, ``jobs.service.sweep_work`` removes (task ``extracts.sweep_work``, hourly).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hdab.core import runtime
 from hdab.core.db import after_commit
-from hdab.extracts.models import ExtractJob
+from hdab.extracts.jobs.models import ExtractJob
 from hdab.extracts.pipeline import workfiles
 
 log = logging.getLogger(__name__)

@@ -1,77 +1,21 @@
-"""How the registries' source tables are laid out: one folder of Parquet files per catalogue dataset.
+"""Where the registry's data came from: ``PROVENANCE.json`` at the root of the registry folder.
 
-Each table holds one row per record version (``record_id``, ``version``, ``recorded_at``); tables
-of persons have ``fodselsnummer``. Column names are the catalogue's variable names. The root may
-hold ``PROVENANCE.json``, saying where the data came from (``hdab synth`` writes one that says
-they are synthetic) and which data files it speaks for; every delivery made from the registry
-copies it, or, once the files are no longer those, a provenance that claims nothing.
+It says where the data came from (``hdab synth`` writes one that says they are synthetic) and which
+data files it speaks for; every delivery made from the registry copies it, or, once the files are no
+longer those, a provenance that claims nothing.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
-from hdab.extracts.pipeline.failures import JobFailure, no_registry_data
+from hdab.registry.failures import RegistryFailure
 
 PROVENANCE = "PROVENANCE.json"
-
-
-@dataclass(frozen=True)
-class Source:
-    dataset: str
-    time_column: str  # the period of care a permit's period is read against
-    person_column: str = "fodselsnummer"
-    birth_date_column: str | None = None
-    birth_year_column: str | None = "fodselsar"
-    municipality_column: str | None = "kommunenummer"
-    date_columns: tuple[str, ...] = ()
-
-    def files(self, root: Path) -> str:
-        return str(root / self.dataset / "*.parquet")
-
-    def has_data(self, root: Path) -> bool:
-        folder = root / self.dataset
-        return folder.is_dir() and any(folder.glob("*.parquet"))
-
-    def require_data(self, root: Path, as_of: datetime) -> None:
-        """Refuse, in words people can act on, to read a dataset the registry holds no files for.
-
-        Without this a fresh install's first extract fails with DuckDB's "No files found that
-        match the pattern", which tells a caseworker nothing.
-        """
-        if self.has_data(root):
-            return
-        detail = (
-            f"the folder {self.dataset} holds no Parquet files"
-            if (root / self.dataset).is_dir()
-            else f"the registry has no folder {self.dataset}"
-        )
-        raise no_registry_data(self.dataset, as_of, detail)
-
-
-SOURCES = {
-    "npr-somatikk": Source(
-        "npr-somatikk",
-        time_column="innskrivningstidspunkt",
-        date_columns=(
-            "innskrivningstidspunkt",
-            "utskrivningstidspunkt",
-            "mottatt_dato",
-            "vurdert_dato",
-            "frist_start_behandling",
-            "dodsdato",
-        ),
-    ),
-    "kpr-kuhr": Source("kpr-kuhr", time_column="kontakttidspunkt", date_columns=("kontakttidspunkt",)),
-}
-
-# Columns that identify a person or a source record directly; they never leave the pipeline.
-DIRECT_IDENTIFIERS = frozenset({"fodselsnummer"})
-BOOKKEEPING = ("record_id", "version", "recorded_at")
 
 
 def registry_files(root: Path) -> dict[str, int]:
@@ -132,7 +76,7 @@ def read_provenance(root: Path) -> dict[str, Any] | None:
     except (UnicodeDecodeError, json.JSONDecodeError):
         content = None
     if not isinstance(content, dict):
-        raise JobFailure(
+        raise RegistryFailure(
             f"the registry's {PROVENANCE} is not a JSON object: correct it or remove it",
             code="registry_provenance_unreadable",
         )
@@ -140,3 +84,15 @@ def read_provenance(root: Path) -> dict[str, Any] | None:
     if reason is not None:
         return {"synthetic": None, "stale": True, "reason": reason}
     return content
+
+
+def write_provenance(root: Path, provenance: dict[str, Any]) -> Path:
+    """Write ``root/PROVENANCE.json`` whole or not at all (a reader never sees half of it)."""
+    path = root / PROVENANCE
+    tmp = root / f".{PROVENANCE}.{uuid.uuid4().hex}.tmp"
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(provenance, ensure_ascii=False, indent=2) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    return path

@@ -13,6 +13,14 @@ key, which encrypts the job's work files, is derived from the master secret and 
 the worker that runs the next step derives the same one. Whenever a job ends (``_end``, or a
 revocation seen after a step), its work files go once that is committed (``workspace``).
 
+A job's plan is frozen when it starts: its first step plans it and asks applications and the
+catalogue, once, for what every step needs (the data dictionary, who may see the data, the recipient,
+the delivery's number); the plan goes into ``job.plan``, the rest into ``job.frozen`` (``Frozen``), and
+later steps read them back from the job. Per step only the permit's standing is asked again: a
+revoked, expired or suspended permit stops the job at its next step. A job begun before jobs froze
+(``job.frozen`` null, a plan stored or none) is frozen by the next step it runs, as that step would
+have planned it.
+
 A job that cannot run stores a reason people can act on (``failures.JobFailure``: "no registry
 data for npr-somatikk as of 2026-12-01: load the registry or run `hdab synth`"); anything else
 stores a sentence naming the step and the job, and the exception goes to the service log alone,
@@ -30,42 +38,36 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import duckdb
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult
 from sqlalchemy.orm import Session
 
 from hdab.applications import api as applications
 from hdab.catalog import api as catalog
 from hdab.core import audit, clock, outbox, runtime
 from hdab.core.db import Database
-from hdab.extracts import service, workspace
-from hdab.extracts.models import Delivery, ExtractJob, ExtractStep
+from hdab.core.files import sha256_file
+from hdab.extracts.deliveries import service as deliveries
+from hdab.extracts.jobs import repository, service, workspace
+from hdab.extracts.jobs.domain import ACTIVE, RUN_JOB, Frozen, JobKind, JobStatus, ReviewDecision
+from hdab.extracts.jobs.models import ExtractJob, ExtractStep
+from hdab.extracts.optouts import service as optouts
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps, workfiles
 from hdab.extracts.pipeline.failures import JobFailure, internal_error, loggable, mask_person_numbers
-from hdab.extracts.pipeline.run import Context, Keys, StepRef, run_step, sequence, sha256_file, start
-from hdab.extracts.pipeline.sources import SOURCES, read_provenance
-from hdab.extracts.service import JobStatus
+from hdab.extracts.pipeline.run import Context, Keys, Previous, StepRecord, StepRef, run_step, sequence, start
+from hdab.registry.api import SOURCES, RegistryFailure, read_provenance
 
 log = logging.getLogger(__name__)
 # A step running longer than this without finishing is taken to have lost its worker.
 LEASE = timedelta(minutes=30)
-Progress = Callable[[dict[str, Any]], None]
+Progress = Callable[[StepRecord], None]
 
 
 def claim(database: Database, job_id: str, index: int) -> bool:
     """Take step ``index`` of the job: it is next, and nobody runs it (or its runner's lease ran out)."""
     now = clock.now()
     with database.session() as session:
-        result = session.execute(
-            update(ExtractJob)
-            .where(
-                ExtractJob.id == job_id,
-                ExtractJob.next_step == index,
-                ExtractJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
-                or_(ExtractJob.step_claimed.is_(False), ExtractJob.updated_at < now - LEASE),
-            )
-            .values(status=JobStatus.RUNNING, step_claimed=True, updated_at=now)
-        )
+        result = session.execute(repository.claim(job_id, index, now, LEASE))
         return cast(CursorResult[Any], result).rowcount == 1
 
 
@@ -73,17 +75,7 @@ def stale(database: Database) -> list[str]:
     """Jobs to hand on again: queued but never started, or a step whose worker has died."""
     now = clock.now()
     with database.session() as session:
-        return list(
-            session.scalars(
-                select(ExtractJob.id).where(
-                    or_(
-                        (ExtractJob.status == JobStatus.QUEUED)
-                        & (ExtractJob.updated_at < now - timedelta(minutes=5)),
-                        (ExtractJob.status == JobStatus.RUNNING) & (ExtractJob.updated_at < now - LEASE),
-                    )
-                )
-            )
-        )
+        return list(session.scalars(repository.stale(now, timedelta(minutes=5), LEASE)))
 
 
 def plan_version_of(session: Session, job: ExtractJob) -> int:
@@ -91,9 +83,7 @@ def plan_version_of(session: Session, job: ExtractJob) -> int:
 
     Plans made before versions existed carry none: they are version 1.
     """
-    plans = session.scalars(
-        select(ExtractJob.plan).where(ExtractJob.permit_id == job.permit_id).order_by(ExtractJob.created_at)
-    )
+    plans = session.scalars(repository.plans_of_permit(job.permit_id))
     first = next((plan for plan in plans if plan), None)  # a JSON null is no plan either
     if first is None:
         return planning.PLAN_VERSION
@@ -123,9 +113,12 @@ def disclosure_of(dataset: catalog.DatasetSummary) -> planning.Disclosure:
     )
 
 
-def _context(
-    database: Database, session: Session, job: ExtractJob, standing: applications.PermitStanding
-) -> Context:
+def _freeze(session: Session, job: ExtractJob, standing: applications.PermitStanding) -> Frozen:
+    """Plan the job and fix what its steps need, asking applications and the catalogue once.
+
+    The plan goes into ``job.plan`` (unless a job started before kept one there already, which
+    stays as it is: the permit's plan version comes from it), the rest into ``job.frozen``.
+    """
     settings = runtime.settings()
     assert job.permit_id is not None and job.permit_version is not None
     versions = applications.permit_versions(session, job.permit_id)[: job.permit_version]
@@ -138,21 +131,38 @@ def _context(
         disclosure={identifier: disclosure_of(found) for identifier, found in described.items()},
         plan_version=plan_version_of(session, job),
     )
-    dictionary = {
-        (t.dataset, v.name): (v.title, v.datatype)
-        for t in plan.tables
-        if (found := described.get(t.dataset)) is not None
-        for v in found.variables
-    }
+    series = deliveries.next_number(session, job.permit_id)
+    frozen = Frozen(
+        dictionary=tuple(
+            (t.dataset, v.name, v.title, v.datatype)
+            for t in plan.tables
+            if (found := described.get(t.dataset)) is not None
+            for v in found.variables
+        ),
+        principals=(*(p.email for p in versions[-1].persons), *standing.authorised_subjects),
+        recipient_organisation=standing.recipient_organisation,
+        number=series.number,
+        predecessor=series.predecessor,
+    )
+    if job.plan is None:
+        job.plan = plan.to_json()
+    job.frozen = frozen.to_json()
+    return frozen
+
+
+def _context(database: Database, job: ExtractJob, frozen: Frozen) -> Context:
+    """The step's context, from the job alone: its plan and what its first step froze."""
+    settings = runtime.settings()
+    assert job.permit_id is not None and job.plan is not None
     read_at = job.created_at  # the registry as it was when the job began: the same in every step
 
     def opted_out(at: datetime) -> frozenset[str]:
         with database.session(write=False) as inner:
-            return service.opted_out_at(inner, at, read_at)
+            return optouts.opted_out_at(inner, at, read_at)
 
     def receipt(at: datetime) -> dict[str, Any]:
         with database.session(write=False) as inner:
-            state = service.registry_state(inner, read_at)
+            state = optouts.registry_state(inner, read_at)
         return {
             "opt_outs_effective_by": at.isoformat(),
             "registry_read_at": read_at.isoformat(),
@@ -160,12 +170,9 @@ def _context(
             "registry_last_event_id": state.last_event_id,
         }
 
-    release = (job.review or {}).get("decision") == "release"
-    last = session.scalars(
-        select(Delivery).where(Delivery.permit_id == job.permit_id).order_by(Delivery.number.desc()).limit(1)
-    ).first()
+    release = (job.review or {}).get("decision") == ReviewDecision.RELEASE
     return Context(
-        plan=plan,
+        plan=planning.ExtractPlan.from_json(job.plan),
         registry=settings.registry_dir or settings.data_dir / "registry",
         spe_root=settings.spe_root or settings.data_dir / "spe",
         delivery_id=job.id,
@@ -176,12 +183,12 @@ def _context(
         ),
         opted_out=opted_out,
         optout_receipt=receipt,
-        dictionary=dictionary,
-        principals=[p.email for p in versions[-1].persons] + list(standing.authorised_subjects),
+        dictionary={(d, v): (title, datatype) for d, v, title, datatype in frozen.dictionary},
+        principals=list(frozen.principals),
         max_suppressed_share=1.0 if release else steps.MAX_SUPPRESSED_SHARE,
         work_root=workspace.work_root(),
-        number=(last.number + 1) if last is not None else 1,
-        predecessor=last.id if last is not None else None,
+        number=frozen.number,
+        predecessor=frozen.predecessor,
     )
 
 
@@ -192,7 +199,7 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
         job = session.get(ExtractJob, job_id)
         if job is None:
             return "missing"
-        statistics_job = job.kind == "statistics"
+        statistics_job = job.kind == JobKind.STATISTICS
         index = job.next_step if index is None else index
     if statistics_job:  # its own units of work, none of them inside this one
         return run_statistics(database, job_id)
@@ -212,28 +219,13 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
                     code="permit_ended",
                     status=standing.status,
                 )
-            ctx = _context(database, session, job, standing)
-            if job.plan is None:
-                job.plan = ctx.plan.to_json()
-            previous_row = session.scalars(
-                select(ExtractStep)
-                .where(ExtractStep.job_id == job_id, ExtractStep.step_index == index - 1)
-                .order_by(ExtractStep.id.desc())
-                .limit(1)
-            ).first()
-            attempt = 1 + len(
-                session.scalars(
-                    select(ExtractStep.id).where(
-                        ExtractStep.job_id == job_id, ExtractStep.step_index == index
-                    )
-                ).all()
-            )
+            # the first step freezes the job (as does the next step of a job begun before jobs froze)
+            frozen = _freeze(session, job, standing) if job.frozen is None else Frozen.from_json(job.frozen)
+            ctx = _context(database, job, frozen)
+            previous_row = session.scalars(repository.last_step(job_id, index - 1)).first()
+            attempt = 1 + len(session.scalars(repository.attempts(job_id, index)).all())
             previous = (
-                {
-                    "dataset": previous_row.dataset,
-                    "rows_out": previous_row.rows_out,
-                    "output_digest": previous_row.output_digest,
-                }
+                Previous(previous_row.dataset, previous_row.rows_out, previous_row.output_digest)
                 if previous_row is not None
                 else None
             )
@@ -253,96 +245,67 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
                 job_id=job_id,
                 attempt=attempt,
                 step_index=index,
-                dataset=record["dataset"],
-                name=record["step"],
-                rows_in=record["rows_in"],
-                rows_out=record["rows_out"],
-                seconds=record["seconds"],
-                input_digest=record["input_digest"],
-                output_digest=record["output_digest"],
-                details={k: v for k, v in record.items() if k not in _COLUMNS},
+                dataset=record.dataset,
+                name=record.step,
+                rows_in=record.rows_in,
+                rows_out=record.rows_out,
+                seconds=record.seconds,
+                input_digest=record.input_digest,
+                output_digest=record.output_digest,
+                details=record.stored_details(),
                 finished_at=clock.now(),
             )
         )
         job.step_claimed = False
         job.updated_at = clock.now()
         if job.status == JobStatus.CANCELLED:  # revoked while this step ran: stop here, deliver nothing
-            if record["step"] == "deliver":
-                shutil.rmtree(record["delivery"], ignore_errors=True)
+            if record.delivery is not None:
+                shutil.rmtree(record.delivery, ignore_errors=True)
             workspace.remove_after_commit(session, job)
             return job.status
-        if record["held"]:
-            job.held_reason = f"{record['dataset']}: {record['held']}"
+        if record.held:
+            job.held_reason = f"{record.dataset}: {record.held}"
             _end(session, job, JobStatus.HELD)
-        elif record["step"] == "deliver":
+        elif record.delivery is not None:
             job.next_step = index + 1
             job.delivery_id = job_id
-            job.delivery_path = record["delivery"]
-            job.manifest_sha256 = record["output_digest"]
-            _record_delivery(session, job, ctx)
+            job.delivery_path = record.delivery
+            job.manifest_sha256 = record.output_digest
+            _record_delivery(session, job, ctx, frozen)
             _end(session, job, JobStatus.DELIVERED)
-            if job.kind == service.RECURRING and chain:
+            if job.kind == JobKind.RECURRING and chain:
                 session.flush()
                 service.start_next_recurring(session, job.permit_id or "")
         else:
             job.next_step = index + 1
             if chain:
-                outbox.enqueue(session, service.RUN_JOB, {"job_id": job_id, "index": index + 1})
+                outbox.enqueue(session, RUN_JOB, {"job_id": job_id, "index": index + 1})
         status = job.status
     if progress is not None:
         progress(record)
     return status
 
 
-def _record_delivery(session: Session, job: ExtractJob, ctx: Context) -> None:
-    if session.get(Delivery, job.id) is not None:  # recorded by the run that was cut short
-        return
-    manifest = json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8"))
+def _record_delivery(session: Session, job: ExtractJob, ctx: Context, frozen: Frozen) -> None:
     assert job.permit_id is not None and job.permit_version is not None and job.manifest_sha256 is not None
-    standing = applications.permit_standing(session, job.permit_id)
-    session.add(
-        Delivery(
-            id=job.id,
-            permit_id=job.permit_id,
-            number=manifest["delivery_number"],
-            predecessor=manifest["predecessor"],
-            permit_version=job.permit_version,
-            recipient_organisation=standing.recipient_organisation,
-            path=str(ctx.final),
-            files=manifest["files"],
-            manifest_sha256=job.manifest_sha256,
-            delivered_at=clock.now(),
-        )
+    deliveries.record(
+        session,
+        delivery_id=job.id,
+        permit_id=job.permit_id,
+        permit_version=job.permit_version,
+        recipient_organisation=frozen.recipient_organisation,
+        folder=ctx.final,
+        manifest_sha256=job.manifest_sha256,
     )
-
-
-_COLUMNS = {
-    "index",
-    "dataset",
-    "step",
-    "rows_in",
-    "rows_out",
-    "seconds",
-    "input_digest",
-    "output_digest",
-    "held",
-}
 
 
 def _waits_for_earlier_run(database: Database, job_id: str) -> bool:
     """Recurring runs are delivered in order: a run waits while an earlier one has not ended."""
     with database.session() as session:
         job = session.get(ExtractJob, job_id)
-        if job is None or job.kind != service.RECURRING or job.run_at is None:
+        if job is None or job.kind != JobKind.RECURRING or job.run_at is None:
             return False
-        earlier = session.scalars(
-            select(ExtractJob.id).where(
-                ExtractJob.permit_id == job.permit_id,
-                ExtractJob.kind == service.RECURRING,
-                ExtractJob.run_at < job.run_at,
-                ExtractJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD]),
-            )
-        ).first()
+        earlier = session.scalars(repository.earlier_runs_open(job)).first()
         return earlier is not None
 
 
@@ -371,8 +334,8 @@ def run_statistics(database: Database, job_id: str) -> str:
         except ValueError as exc:
             _end(session, job, JobStatus.FAILED, error=str(exc))
             return job.status
-        opted_out = service.opted_out_at(session, request.approved_at, job.created_at)
-        state = service.registry_state(session, job.created_at)
+        opted_out = optouts.opted_out_at(session, request.approved_at, job.created_at)
+        state = optouts.registry_state(session, job.created_at)
         application_id = job.application_id
     root = (settings.spe_root or settings.data_dir / "spe") / "statistics" / application_id
     final = root / job_id
@@ -474,7 +437,7 @@ def _fail(database: Database, job_id: str, exc: Exception, where: str, *, rerun:
     its traceback (its chain, notes and groups) formatted to text with person numbers masked, and
     no key (the keys are never in a message).
     """
-    if isinstance(exc, JobFailure):
+    if isinstance(exc, JobFailure | RegistryFailure):  # the registry's reasons are as readable
         failure = exc
         log.warning("extract job %s cannot run: %s", job_id, mask_person_numbers(exc.reason))
     else:
@@ -519,5 +482,5 @@ def _end(
         object_id=job.id,
         details={"permit_id": job.permit_id or "", "version": job.permit_version or 0, **(reason or {})},
     )
-    if status not in service.ACTIVE:
+    if status not in ACTIVE:
         workspace.remove_after_commit(session, job)

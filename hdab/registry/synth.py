@@ -15,17 +15,13 @@ at the root of the folder, ``PROVENANCE.json`` says the data are synthetic and h
 relative to the folder -> bytes and SHA-256): every delivery made from them copies it, and the pages
 that show a delivery say "not real patients". Once the folder's Parquet files are no longer exactly
 those (real data loaded over them, another dataset added), it vouches for nothing
-(``sources.read_provenance``).
+(``provenance.read_provenance``).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -34,8 +30,8 @@ import pyarrow.parquet as pq
 
 from hdab import __version__
 from hdab.core import clock
-from hdab.extracts.pipeline.run import sha256_file
-from hdab.extracts.pipeline.sources import PROVENANCE
+from hdab.core.files import sha256_file
+from hdab.registry.provenance import write_provenance
 
 OUTPATIENT_PER_PATIENT = 14.5 / 2.8
 ADMISSIONS_PER_PATIENT = 1.0 / 2.8
@@ -351,18 +347,6 @@ def generate(out: Path, patients: int, year: int, seed: int) -> SynthResult:
         },
     )
     return SynthResult(patients, npr_table.num_rows, kpr_table.num_rows, files, provenance)
-
-
-def write_provenance(root: Path, provenance: dict[str, Any]) -> Path:
-    """Write ``root/PROVENANCE.json`` whole or not at all (a reader never sees half of it)."""
-    path = root / PROVENANCE
-    tmp = root / f".{PROVENANCE}.{uuid.uuid4().hex}.tmp"
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(json.dumps(provenance, ensure_ascii=False, indent=2) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
-    return path
 
 
 def _with_corrections(

@@ -1,0 +1,1 @@
+"""Deliveries into the secure analysis room: recipients fetch them, confirm receipt; deleted when due."""

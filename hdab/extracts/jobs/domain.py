@@ -1,0 +1,75 @@
+"""The language of extract jobs: their kinds, statuses and review decisions. No I/O."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+RUN_JOB = "extracts.run_job"  # the Celery task (and outbox message) that runs a job's next step
+RERUN_OF = "rerun-of:"  # the dedup key of the job that runs a failed job again, before its id
+
+
+class JobKind(enum.StrEnum):
+    PERMIT = "permit"  # made by a permit version's issue (permit.issued)
+    RERUN = "rerun"  # a deliberate re-run of a permit's current version
+    RECURRING = "recurring"  # a scheduled run of a recurring delivery (Art. 67(5))
+    STATISTICS = "statistics"  # the tables of an approved statistics request (Art. 69)
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    HELD = "held"  # a disclosure risk the pipeline could not resolve: a caseworker decides
+    DELIVERED = "delivered"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    UNSUPPORTED = "unsupported"
+    CANCELLED = "cancelled"  # the permit was revoked
+
+
+# A job in one of these may still need its work files; any other status has ended it for good.
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD)
+
+
+class ReviewDecision(enum.StrEnum):
+    """What a caseworker decides about a held job (four eyes)."""
+
+    RELEASE = "release"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """What a job fixes at its first step, beside its plan, and every later step reads back.
+
+    Asked of applications and the catalogue once: the data dictionary (per dataset and variable the
+    catalogue's title and datatype), who may see the data (the permit's persons and the subjects
+    bound to them), the recurring deliveries' recipient, and the delivery's place in its series.
+    """
+
+    dictionary: tuple[tuple[str, str, str, str], ...]  # (dataset, variable, title, datatype)
+    principals: tuple[str, ...]
+    recipient_organisation: str | None
+    number: int  # the delivery's number in the permit's series
+    predecessor: str | None  # the delivery before it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dictionary": [list(entry) for entry in self.dictionary],
+            "principals": list(self.principals),
+            "recipient_organisation": self.recipient_organisation,
+            "number": self.number,
+            "predecessor": self.predecessor,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Frozen:
+        return cls(
+            dictionary=tuple((str(d), str(v), str(t), str(k)) for d, v, t, k in data["dictionary"]),
+            principals=tuple(data["principals"]),
+            recipient_organisation=data["recipient_organisation"],
+            number=int(data["number"]),
+            predecessor=data["predecessor"],
+        )

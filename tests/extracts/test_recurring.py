@@ -19,7 +19,7 @@ from hdab.core.celery_app import celery_app
 from hdab.extracts.models import Delivery, ExtractJob
 from tests.applications.factories import People, access_form
 from tests.applications.walk import create, to_permit
-from tests.extracts.test_jobs import PSEUDONYMISED, app, registry  # noqa: F401 - shared fixtures
+from tests.extracts.test_jobs import PSEUDONYMISED, registry  # noqa: F401 - shared fixtures
 
 OSLO = ZoneInfo("Europe/Oslo")
 SSB = "971526920"
@@ -71,7 +71,7 @@ def deliveries(permit_id: str) -> list[Delivery]:
 
 
 def test_a_monthly_permit_over_a_year_gives_twelve_deliveries_in_order(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     clock.set(at_oslo(2025, 1, 15, 10))
@@ -93,7 +93,7 @@ def test_a_monthly_permit_over_a_year_gives_twelve_deliveries_in_order(
 
 
 def test_an_outage_of_three_months_is_caught_up_in_order(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     clock.set(at_oslo(2025, 1, 15, 10))
@@ -126,7 +126,7 @@ def _independent(registry: Path, since: datetime, until: datetime) -> Counter[st
 
 
 def test_a_changes_delivery_holds_exactly_the_rows_recorded_since_the_run_before(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
     registry: Path,  # noqa: F811 - the fixture
 ) -> None:
     client, people = app

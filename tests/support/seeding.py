@@ -69,7 +69,7 @@ class _SqliteTemplate:
     path: Path
 
     def restore(self, database: Database) -> None:
-        _copy_sqlite(self.path, _sqlite_file(database))
+        _copy_sqlite(self.path, sqlite_file(database))
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,12 @@ def seed_catalogue(settings: Settings) -> None:
         _templates.made[configuration] = _keep(database)
 
 
+def has_template(settings: Settings) -> bool:
+    """Whether ``seed_catalogue`` would copy a template for ``settings`` (on a fresh database)."""
+    configuration = _configuration(settings)
+    return configuration is not None and configuration in _templates.made
+
+
 def _configuration(settings: Settings) -> _Configuration | None:
     """The settings' configuration, or None when a copy could differ from a fresh seed."""
     if settings.broker_url:
@@ -152,12 +158,12 @@ def _is_fresh(database: Database) -> bool:
     with database.engine.connect() as connection:
         counts = " + ".join(
             f'(SELECT count(*) FROM "{t}" WHERE NOT ({_AS_MIGRATED.get(t, "false")}))'
-            for t in _tables(connection)
+            for t in tables(connection)
         )
         return connection.execute(text(f"SELECT {counts}")).scalar() == 0
 
 
-def _tables(connection: Connection) -> list[str]:
+def tables(connection: Connection) -> list[str]:
     """The database's tables (on SQLite without the shadow tables of full-text indexes)."""
     if connection.dialect.name == "sqlite":
         rows = connection.execute(
@@ -172,13 +178,13 @@ def _tables(connection: Connection) -> list[str]:
 def _keep(database: Database) -> _Template:
     if database.dialect == "sqlite":
         path = _templates.sqlite_file()
-        _copy_sqlite(_sqlite_file(database), path)
+        _copy_sqlite(sqlite_file(database), path)
         return _SqliteTemplate(path)
     schema = f"seed_template_{next(_templates.names)}"
     with database.engine.begin() as connection:
         filled = [
             t
-            for t in _tables(connection)
+            for t in tables(connection)
             if t != "alembic_version"
             and connection.execute(text(f'SELECT EXISTS (SELECT FROM "{t}")')).scalar()
         ]
@@ -188,7 +194,8 @@ def _keep(database: Database) -> _Template:
         return _PostgresTemplate(schema, _parents_first(connection, filled), _sequences(connection, filled))
 
 
-def _sqlite_file(database: Database) -> Path:
+def sqlite_file(database: Database) -> Path:
+    """The file of a SQLite database, its pooled connections closed."""
     database.dispose()  # no pooled connection may hold pages the copy replaces
     name = make_url(database.url).database
     assert name is not None

@@ -96,14 +96,13 @@ _Template = _SqliteTemplate | _PostgresTemplate
 @dataclass
 class _Templates:
     made: dict[_Configuration, _Template] = field(default_factory=dict)
-    folder: Path | None = None
+    folder: tempfile.TemporaryDirectory[str] | None = None  # removed when the test process ends
     names: itertools.count[int] = field(default_factory=itertools.count)
 
     def sqlite_file(self) -> Path:
         if self.folder is None:
-            # The temporary folder goes with the test process (pytest's own keep the last three runs).
-            self.folder = Path(tempfile.mkdtemp(prefix="hdab-seed-"))
-        return self.folder / f"seeded-{next(self.names)}.db"
+            self.folder = tempfile.TemporaryDirectory(prefix="hdab-seed-")
+        return Path(self.folder.name) / f"seeded-{next(self.names)}.db"
 
 
 _templates = _Templates()

@@ -12,13 +12,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
+from hdab.app import create_app
 from hdab.core import clock, migrate, outbox, runtime
 from hdab.core.db import Database
 from hdab.core.settings import Settings
 from hdab.models import metadata
-from tests.support import backends
+from tests.support import backends, seeding
+
+# A property test's examples are timed against Hypothesis's deadline (200 ms by default), which
+# measures the machine's load as much as the code: on a loaded 2-core runner an example that is slow
+# once (the holiday calendar of a year built on first use, a first import) fails at random. No
+# property test here has a deadline, nor a too-slow check on generating its data; each bounds its
+# work by its number of examples.
+hypothesis_settings.register_profile("hdab", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("hdab")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -137,3 +149,27 @@ def sqlite_settings(tmp_path: Path, sqlite_template: Path) -> Iterator[Settings]
     yield current
     assert outbox.wait_for_background(120), "in-process background work still running after 120 s"
     runtime.database().dispose()
+
+
+# --- the catalogue seed and the app -------------------------------------------------------------
+
+
+@pytest.fixture
+def seeded(settings: Settings) -> Settings:
+    """The parametrised database with the catalogue seed loaded (a copy of this run's seeded
+    template, see tests/support/seeding.py)."""
+    seeding.seed_catalogue(settings)
+    return settings
+
+
+@pytest.fixture
+def client_settings(seeded: Settings) -> Settings:
+    """What the ``client`` fixture's app runs on: the seeded catalogue, unless a folder's conftest
+    says otherwise."""
+    return seeded
+
+
+@pytest.fixture
+def client(client_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(client_settings), raise_server_exceptions=False) as client:
+        yield client

@@ -13,12 +13,11 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from hdab.app import create_app
-from hdab.catalog import service as catalog
-from hdab.core import audit, runtime
+from hdab.core import runtime
 from hdab.core.settings import Settings
 from tests.applications.factories import People
 from tests.applications.walk import command, create
-from tests.support import backends
+from tests.support import backends, seeding
 from tests.support.cli import free_port
 
 
@@ -52,8 +51,7 @@ def mail_client(tmp_path: Path, database_url: str, smtp: tuple[Inbox, int]) -> I
         tmp_path / "data", database_url, smtp_url=f"smtp://127.0.0.1:{smtp[1]}", mail_from="hdab@hdab.no"
     )
     runtime.configure(settings)
-    with runtime.database().session() as session:
-        catalog.seed(session, settings, audit.SYSTEM_ACTOR)
+    seeding.seed_catalogue(settings)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
     if not settings.uses_sqlite:

@@ -6,7 +6,6 @@ The browser half (the pages really render under their policies) is tests/e2e/tes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import pytest
@@ -47,12 +46,6 @@ def app(sqlite_settings: Settings) -> FastAPI:
     app = create_app(sqlite_settings)
     app.include_router(loose_router())
     return app
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
 
 
 class Page(HTMLParser):

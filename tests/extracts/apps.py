@@ -11,13 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hdab.app import create_app
-from hdab.catalog import service as catalog
-from hdab.core import audit, outbox, runtime
+from hdab.core import outbox, runtime
 from hdab.core.models import AuditEntry
 from hdab.extracts.jobs.models import ExtractJob
 from tests.applications.factories import People, access_form
 from tests.applications.walk import create, to_permit
-from tests.support import backends
+from tests.support import backends, seeding
 
 
 @contextmanager
@@ -27,8 +26,7 @@ def running(tmp_path: Path, database_url: str, registry: Path) -> Iterator[tuple
         tmp_path / "data", database_url, registry_dir=registry, spe_root=tmp_path / "spe"
     )
     runtime.configure(settings)
-    with runtime.database().session() as session:
-        catalog.seed(session, settings, audit.SYSTEM_ACTOR)
+    seeding.seed_catalogue(settings)
     try:
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             yield client, People(settings)

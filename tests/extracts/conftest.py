@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from hdab.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.settings import Settings
+from tests.applications.factories import People
+from tests.extracts.apps import running
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield client
+def client_settings(settings: Settings) -> Settings:
+    """The ``client`` fixture's app runs on an empty catalogue here (the opt-out tests need none)."""
+    return settings
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str, registry: Path) -> Iterator[tuple[TestClient, People]]:
+    """The seeded service over the test module's ``registry`` fixture, and its people."""
+    with running(tmp_path, database_url, registry) as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -14,14 +14,14 @@ from hdab.core.celery_app import celery_app
 from hdab.extracts.deliveries.models import Delivery
 from tests.applications.factories import People
 from tests.extracts.apps import audit_entries
-from tests.extracts.test_jobs import PSEUDONYMISED, app, jobs, registry  # noqa: F401 - shared fixtures
+from tests.extracts.test_jobs import PSEUDONYMISED, jobs, registry  # noqa: F401 - shared fixtures
 from tests.extracts.test_recurring import SSB, monthly_permit
 
 HELSEDIR = "983544622"
 
 
 def test_a_recipient_lists_reads_and_resumes_a_download_of_its_own_delivery(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     permit_id = monthly_permit(client, people)
@@ -59,7 +59,7 @@ def test_a_recipient_lists_reads_and_resumes_a_download_of_its_own_delivery(
 
 
 def test_another_organisation_sees_nothing_and_a_bad_checksum_is_flagged(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     monthly_permit(client, people)
@@ -83,7 +83,7 @@ def test_another_organisation_sees_nothing_and_a_bad_checksum_is_flagged(
 
 
 def test_each_client_of_the_organisation_keeps_its_own_receipt(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     monthly_permit(client, people)
@@ -121,7 +121,7 @@ def test_each_client_of_the_organisation_keeps_its_own_receipt(
 
 
 def test_revocation_ends_access_at_once_and_cancels_jobs(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     permit_id = monthly_permit(client, people)
@@ -148,7 +148,7 @@ def test_revocation_ends_access_at_once_and_cancels_jobs(
 
 
 def test_delivered_data_are_deleted_on_the_deletion_date_and_not_before(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     from pathlib import Path
 
@@ -174,7 +174,7 @@ def test_delivered_data_are_deleted_on_the_deletion_date_and_not_before(
 
 
 def test_an_extension_moves_the_deletion_date(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     from pathlib import Path
 

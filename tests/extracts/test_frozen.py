@@ -21,7 +21,7 @@ from hdab.extracts.pipeline.run import STEPS, TABLE_STEP_KINDS, sequence
 from tests.applications.factories import People
 from tests.extracts.apps import permit_with
 from tests.extracts.permits import permit_version
-from tests.extracts.test_jobs import PSEUDONYMISED, app, registry  # noqa: F401 - shared fixtures
+from tests.extracts.test_jobs import PSEUDONYMISED, registry  # noqa: F401 - shared fixtures (app: tests/extracts/conftest.py)
 
 ANONYMISED = {
     "dataset": "npr-somatikk",
@@ -88,7 +88,7 @@ def spy(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: Counter[
 
 
 def test_a_frozen_job_asks_applications_only_for_the_permits_standing_per_step(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, people = app
@@ -111,7 +111,7 @@ def test_a_frozen_job_asks_applications_only_for_the_permits_standing_per_step(
 
 
 def test_a_revocation_after_the_first_step_still_stops_a_frozen_job(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]
@@ -127,7 +127,7 @@ def test_a_revocation_after_the_first_step_still_stops_a_frozen_job(
 
 
 def test_a_job_begun_before_jobs_froze_runs_to_the_same_delivery(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]

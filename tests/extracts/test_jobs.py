@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -22,7 +21,7 @@ from hdab.extracts.jobs.models import ExtractJob, ExtractStep
 from hdab.registry import synth
 from tests.applications.factories import ALL_MET, People, access_form
 from tests.applications.walk import command, create, settle
-from tests.extracts.apps import jobs, permit_with, running
+from tests.extracts.apps import jobs, permit_with
 
 PSEUDONYMISED = {
     "dataset": "npr-somatikk",
@@ -43,12 +42,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("registry")
     synth.generate(root, 4_000, 2025, 9)
     return root
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str, registry: Path) -> Iterator[tuple[TestClient, People]]:
-    with running(tmp_path, database_url, registry) as pair:
-        yield pair
 
 
 def test_an_issued_permit_becomes_one_delivered_job(app: tuple[TestClient, People]) -> None:

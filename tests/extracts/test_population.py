@@ -9,7 +9,6 @@ carry a version; a permit extracted before version 2 keeps version 1 and reprodu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from hdab.extracts.pipeline.run import Outcome
 from hdab.registry import synth
 from tests.applications.factories import People
 from tests.applications.walk import settle
-from tests.extracts.apps import jobs, permit_with, running
+from tests.extracts.apps import jobs, permit_with
 from tests.extracts.permits import APPROVED, extract_now
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -202,12 +201,6 @@ def test_the_whole_population_needs_a_reason_and_a_caseworker_cannot_widen_to_it
     widened = {e.field for e in narrows(spec(STROKE, GP), spec(STROKE, EVERYONE))}
     assert "specification.datasets.1.whole_population" in widened
     assert narrows(spec(STROKE, EVERYONE), spec(STROKE, GP)) == []  # narrowing to the population is fine
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str, registry: Path) -> Iterator[tuple[TestClient, People]]:
-    with running(tmp_path, database_url, registry) as pair:
-        yield pair
 
 
 def test_a_permit_extracted_before_plan_versions_keeps_version_1(app: tuple[TestClient, People]) -> None:

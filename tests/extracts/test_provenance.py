@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,12 +38,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("registry")
     synth.generate(root, 1_500, 2025, 7)
     return root
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str, registry: Path) -> Iterator[tuple[TestClient, People]]:
-    with running(tmp_path, database_url, registry) as (client, people):
-        yield client, people
 
 
 def test_synth_writes_the_provenance_at_the_root_of_the_registry(tmp_path: Path) -> None:

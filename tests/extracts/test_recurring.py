@@ -20,7 +20,7 @@ from hdab.extracts.deliveries.models import Delivery
 from hdab.extracts.jobs.models import ExtractJob
 from tests.applications.factories import People, access_form
 from tests.applications.walk import create, to_permit
-from tests.extracts.test_jobs import PSEUDONYMISED, app, registry  # noqa: F401 - shared fixtures
+from tests.extracts.test_jobs import PSEUDONYMISED, registry  # noqa: F401 - shared fixtures
 
 OSLO = ZoneInfo("Europe/Oslo")
 SSB = "971526920"
@@ -72,7 +72,7 @@ def deliveries(permit_id: str) -> list[Delivery]:
 
 
 def test_a_monthly_permit_over_a_year_gives_twelve_deliveries_in_order(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     clock.set(at_oslo(2025, 1, 15, 10))
@@ -94,7 +94,7 @@ def test_a_monthly_permit_over_a_year_gives_twelve_deliveries_in_order(
 
 
 def test_an_outage_of_three_months_is_caught_up_in_order(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     clock.set(at_oslo(2025, 1, 15, 10))
@@ -127,7 +127,7 @@ def _independent(registry: Path, since: datetime, until: datetime) -> Counter[st
 
 
 def test_a_changes_delivery_holds_exactly_the_rows_recorded_since_the_run_before(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
     registry: Path,  # noqa: F811 - the fixture
 ) -> None:
     client, people = app

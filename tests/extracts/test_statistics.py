@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hdab.extracts.pipeline.statistics import TOTAL, Cell, margins, suppress
 from tests.applications.factories import ALL_MET, People, statistics_form
 from tests.applications.walk import command, create, settle, to_approved_statistics
-from tests.extracts.test_jobs import app, jobs, registry  # noqa: F401 - fixtures shared with the job tests
+from tests.extracts.test_jobs import jobs, registry  # noqa: F401 - fixtures shared with the job tests
 
 
 def recoverable(cells: dict[Cell, int], dimensions: int, hidden: frozenset[Cell]) -> list[Cell]:
@@ -64,7 +64,7 @@ def test_one_dimension_with_its_total() -> None:
 
 
 def test_an_approved_statistics_request_is_answered_with_suppressed_tables(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     form = statistics_form()
@@ -86,7 +86,7 @@ def test_an_approved_statistics_request_is_answered_with_suppressed_tables(
 
 
 def test_answer_counts_match_an_independent_count(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
     registry,  # noqa: F811 - the fixture
 ) -> None:
     import pyarrow.parquet as pq

@@ -33,7 +33,7 @@ from tests.applications.factories import People, statistics_form
 from tests.applications.walk import settle, to_approved_statistics
 from tests.extracts.apps import audit_entries, jobs, permit_with
 from tests.extracts.permits import permit_version
-from tests.extracts.test_jobs import PSEUDONYMISED, RISKY, app, registry  # noqa: F401 - shared fixtures
+from tests.extracts.test_jobs import PSEUDONYMISED, RISKY, registry  # noqa: F401 - shared fixtures
 
 MASTER = "work-file-master-key-work-file-master-key"
 OPTOUT_KEY = b"work-file-optout-key-work-file-optout"
@@ -177,7 +177,7 @@ def test_duckdb_spills_into_the_jobs_own_folder_which_goes_with_the_work_files(
 
 
 def test_a_job_rejected_at_review_leaves_no_minimised_rows_behind(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
     registry: Path,  # noqa: F811 - the fixture
 ) -> None:
     client, people = app
@@ -201,7 +201,7 @@ def test_a_job_rejected_at_review_leaves_no_minimised_rows_behind(
 
 
 def test_a_held_job_cancelled_by_revocation_leaves_nothing(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     permit_id = permit_with(client, people, RISKY)["permit_id"]
@@ -218,7 +218,7 @@ def test_a_held_job_cancelled_by_revocation_leaves_nothing(
 
 
 def test_a_delivered_job_and_a_failed_one_leave_nothing(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, people = app
@@ -245,7 +245,7 @@ def test_a_delivered_job_and_a_failed_one_leave_nothing(
 
 
 def test_a_job_revoked_while_its_step_runs_loses_its_files_when_the_step_ends(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, people = app
@@ -268,7 +268,7 @@ def test_a_job_revoked_while_its_step_runs_loses_its_files_when_the_step_ends(
 
 
 def test_a_statistics_job_spills_into_its_own_folder_and_leaves_nothing(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, people = app
@@ -302,7 +302,7 @@ def _files(folder: Path, *names: str, age: timedelta = timedelta(0)) -> Path:
 
 
 def test_the_sweeper_removes_what_ended_or_vanished_jobs_left_and_never_a_running_jobs_files(
-    app: tuple[TestClient, People],  # noqa: F811 - the fixture
+    app: tuple[TestClient, People],
 ) -> None:
     client, people = app
     old = timedelta(hours=2)

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hdab.core import audit, runtime
+from hdab.core import runtime
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.registry import synth
 from tests.applications.factories import People, access_form, statistics_form
 from tests.applications.walk import create, to_approved_statistics, to_permit
-from tests.support import backends
+from tests.support import backends, seeding
 from tests.support.forms import csrf_token
 
 SSB = "971526920"
@@ -45,7 +45,6 @@ def world(
     tmp_path: Path, sqlite_template: Path, registry: Path
 ) -> Iterator[tuple[TestClient, dict[str, Any]]]:
     """A granted permit with a delivery to SSB, an answered statistics request, and a caller per role."""
-    from hdab.catalog import service as catalog
 
     database = tmp_path / "hdab.db"
     database.write_bytes(sqlite_template.read_bytes())
@@ -57,8 +56,7 @@ def world(
         rate_limit_import=1000,  # every caller comes from the same test address
     )
     runtime.configure(settings)
-    with runtime.database().session() as session:
-        catalog.seed(session, settings, audit.SYSTEM_ACTOR)
+    seeding.seed_catalogue(settings)
     from hdab.app import create_app
 
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:

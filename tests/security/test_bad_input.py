@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hdab.core import audit, runtime
+from hdab.core import runtime
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from tests.applications.factories import ALL_MET, People, access_form
 from tests.applications.walk import command, create
-from tests.support import backends
+from tests.support import backends, seeding
 
 DEEP = 100_000  # far past any parser's recursion
 NESTINGS = {
@@ -28,14 +28,12 @@ NESTINGS = {
 @pytest.fixture
 def app(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
     from hdab.app import create_app
-    from hdab.catalog import service as catalog
 
     database = tmp_path / "hdab.db"
     database.write_bytes(sqlite_template.read_bytes())
     settings = backends.make_settings(tmp_path / "data", f"sqlite:///{database}", rate_limit_import=1000)
     runtime.configure(settings)
-    with runtime.database().session() as session:
-        catalog.seed(session, settings, audit.SYSTEM_ACTOR)
+    seeding.seed_catalogue(settings)
     idp = DevIdentityProvider(settings)
 
     def bearer(subject: str, role: Role, **claims: Any) -> dict[str, str]:

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from hdab.core import audit, runtime
+from hdab.core import runtime
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
-from tests.support import backends
+from tests.support import backends, seeding
 
 SSB = "971526920"
 RESULTS: Counter[str] = Counter()
@@ -31,7 +31,6 @@ ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "schemathesi
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Any]:
     from hdab.app import create_app
-    from hdab.catalog import service as catalog
 
     root = tmp_path_factory.mktemp("fuzz")
     database = root / "hdab.db"
@@ -46,8 +45,7 @@ def fuzzed_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) 
         rate_limit_signin=100_000,
     )
     runtime.configure(current)
-    with runtime.database().session() as session:
-        catalog.seed(session, current, audit.SYSTEM_ACTOR)
+    seeding.seed_catalogue(current)
     app = create_app(current)
     with TestClient(app):  # runs the lifespan
         yield app

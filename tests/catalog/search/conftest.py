@@ -13,10 +13,9 @@ from fastapi.testclient import TestClient
 
 from hdab.app import create_app
 from hdab.catalog import search as search_package
-from hdab.catalog import service
-from hdab.core import audit, runtime
+from hdab.core import runtime
 from hdab.core.settings import Settings
-from tests.support import backends
+from tests.support import backends, seeding
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +50,7 @@ def search_settings(request: pytest.FixtureRequest, settings: Settings, backend:
 @pytest.fixture
 def search_client(search_settings: Settings) -> Iterator[TestClient]:
     search_package.reset()
-    with runtime.database().session() as session:
-        service.seed(session, search_settings, audit.SYSTEM_ACTOR)
+    seeding.seed_catalogue(search_settings)
     with TestClient(create_app(search_settings), raise_server_exceptions=False) as client:
         yield client
     search_package.reset()

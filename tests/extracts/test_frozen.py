@@ -67,7 +67,7 @@ def test_a_stored_plan_reads_back_as_it_was(plan: planning.ExtractPlan) -> None:
 
 
 def test_what_a_job_freezes_reads_back_as_it_was() -> None:
-    frozen = Frozen((("npr-somatikk", "kjonn", "Kjønn", "string"),), ("pi@uio.no", "sub@idp"), None, 3, "d-2")
+    frozen = Frozen((("npr-somatikk", "kjonn", "Kjønn", "string"),), ("pi@uio.no", "sub@idp"), None)
     assert Frozen.from_json(frozen.to_json()) == frozen
 
 
@@ -107,7 +107,24 @@ def test_a_frozen_job_asks_applications_only_for_the_permits_standing_per_step(
     with runtime.database().session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None and job.frozen is not None and job.plan is not None
-        assert job.frozen["number"] == 2 and job.frozen["principals"]
+        assert job.frozen["principals"] and "number" not in job.frozen
+
+
+def test_overlapping_jobs_of_one_permit_take_the_next_numbers_in_the_order_they_deliver(
+    app: tuple[TestClient, People],
+) -> None:
+    """A job frozen first but delivered second takes the number after the other's, not the same one."""
+    client, people = app
+    permit_id = permit_with(client, people, PSEUDONYMISED)["permit_id"]
+    database = runtime.database()
+    slow, fast = queued_rerun(permit_id), queued_rerun(permit_id)
+    assert runner.run_next(database, slow, chain=False) == "running"  # frozen, its first step done
+    assert runner.run_job(database, fast) == "delivered"
+    assert runner.run_job(database, slow) == "delivered"
+    with database.session() as session:
+        first, second = session.get(Delivery, fast), session.get(Delivery, slow)
+        assert first is not None and second is not None
+        assert (first.number, second.number, second.predecessor) == (2, 3, first.id)
 
 
 def test_a_revocation_after_the_first_step_still_stops_a_frozen_job(

@@ -46,22 +46,21 @@ class Frozen:
 
     Asked of applications and the catalogue once: the data dictionary (per dataset and variable the
     catalogue's title and datatype), who may see the data (the permit's persons and the subjects
-    bound to them), the recurring deliveries' recipient, and the delivery's place in its series.
+    bound to them) and the recurring deliveries' recipient. The delivery's place in its series is
+    not frozen: it is the permit's next number when the delivery is made (the deliver step reads
+    extracts' own table), so two overlapping jobs of one permit, e.g. an amendment's job and a
+    re-run, never claim the same number.
     """
 
     dictionary: tuple[tuple[str, str, str, str], ...]  # (dataset, variable, title, datatype)
     principals: tuple[str, ...]
     recipient_organisation: str | None
-    number: int  # the delivery's number in the permit's series
-    predecessor: str | None  # the delivery before it
 
     def to_json(self) -> dict[str, Any]:
         return {
             "dictionary": [list(entry) for entry in self.dictionary],
             "principals": list(self.principals),
             "recipient_organisation": self.recipient_organisation,
-            "number": self.number,
-            "predecessor": self.predecessor,
         }
 
     @classmethod
@@ -70,6 +69,4 @@ class Frozen:
             dictionary=tuple((str(d), str(v), str(t), str(k)) for d, v, t, k in data["dictionary"]),
             principals=tuple(data["principals"]),
             recipient_organisation=data["recipient_organisation"],
-            number=int(data["number"]),
-            predecessor=data["predecessor"],
         )

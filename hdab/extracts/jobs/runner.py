@@ -14,9 +14,10 @@ the worker that runs the next step derives the same one. Whenever a job ends (``
 revocation seen after a step), its work files go once that is committed (``workspace``).
 
 A job's plan is frozen when it starts: its first step plans it and asks applications and the
-catalogue, once, for what every step needs (the data dictionary, who may see the data, the recipient,
-the delivery's number); the plan goes into ``job.plan``, the rest into ``job.frozen`` (``Frozen``), and
-later steps read them back from the job. Per step only the permit's standing is asked again: a
+catalogue, once, for what every step needs (the data dictionary, who may see the data, the
+recipient); the plan goes into ``job.plan``, the rest into ``job.frozen`` (``Frozen``), and later
+steps read them back from the job. The delivery's number is the permit's next one when the deliver
+step runs (extracts' own table), so overlapping jobs of one permit do not claim the same number. Per step only the permit's standing is asked again: a
 revoked, expired or suspended permit stops the job at its next step. A job begun before jobs froze
 (``job.frozen`` null, a plan stored or none) is frozen by the next step it runs, as that step would
 have planned it.
@@ -131,7 +132,6 @@ def _freeze(session: Session, job: ExtractJob, standing: applications.PermitStan
         disclosure={identifier: disclosure_of(found) for identifier, found in described.items()},
         plan_version=plan_version_of(session, job),
     )
-    series = deliveries.next_number(session, job.permit_id)
     frozen = Frozen(
         dictionary=tuple(
             (t.dataset, v.name, v.title, v.datatype)
@@ -141,8 +141,6 @@ def _freeze(session: Session, job: ExtractJob, standing: applications.PermitStan
         ),
         principals=(*(p.email for p in versions[-1].persons), *standing.authorised_subjects),
         recipient_organisation=standing.recipient_organisation,
-        number=series.number,
-        predecessor=series.predecessor,
     )
     if job.plan is None:
         job.plan = plan.to_json()
@@ -187,8 +185,6 @@ def _context(database: Database, job: ExtractJob, frozen: Frozen) -> Context:
         principals=list(frozen.principals),
         max_suppressed_share=1.0 if release else steps.MAX_SUPPRESSED_SHARE,
         work_root=workspace.work_root(),
-        number=frozen.number,
-        predecessor=frozen.predecessor,
     )
 
 
@@ -222,6 +218,9 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
             # the first step freezes the job (as does the next step of a job begun before jobs froze)
             frozen = _freeze(session, job, standing) if job.frozen is None else Frozen.from_json(job.frozen)
             ctx = _context(database, job, frozen)
+            if index == len(sequence(ctx.plan)) - 1:  # the deliver step: the permit's next number, now
+                series = deliveries.next_number(session, job.permit_id)
+                ctx.number, ctx.predecessor = series.number, series.predecessor
             previous_row = session.scalars(repository.last_step(job_id, index - 1)).first()
             attempt = 1 + len(session.scalars(repository.attempts(job_id, index)).all())
             previous = (

@@ -17,7 +17,8 @@ A job's plan is frozen when it starts: its first step plans it and asks applicat
 catalogue, once, for what every step needs (the data dictionary, who may see the data, the
 recipient); the plan goes into ``job.plan``, the rest into ``job.frozen`` (``Frozen``), and later
 steps read them back from the job. The delivery's number is the permit's next one when the deliver
-step runs (extracts' own table), so overlapping jobs of one permit do not claim the same number. Per step only the permit's standing is asked again: a
+step runs (extracts' own table), so overlapping jobs of one permit do not claim the same number.
+Per step only the permit's standing is asked again: a
 revoked, expired or suspended permit stops the job at its next step. A job begun before jobs froze
 (``job.frozen`` null, a plan stored or none) is frozen by the next step it runs, as that step would
 have planned it.

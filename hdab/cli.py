@@ -15,10 +15,6 @@ from typing import Any
 import click
 import uvicorn
 
-from hdab import (
-    models,
-    tasks,  # noqa: F401  (registers every Celery task, for `hdab worker` and `hdab beat`)
-)
 from hdab.catalog import cli as catalog_cli
 from hdab.core import audit as audit_log
 from hdab.core import migrate, runtime
@@ -51,6 +47,11 @@ def cli(ctx: click.Context) -> None:
         _fail(str(exc), EXIT_CONFIG)
     # Also points Celery at these settings: commands enqueue work as the server does.
     runtime.configure(settings)
+    # Every command registers every domain's tasks (the outbox enqueues them by name; `hdab worker`
+    # and `hdab beat` run them). Here, not at the top: it loads every domain (rdflib, DuckDB, ...),
+    # which `hdab --help` does not need, and start-up would take four times as long.
+    from hdab import tasks  # noqa: F401
+
     ctx.obj = settings
 
 
@@ -163,6 +164,8 @@ def db_downgrade(settings: Settings, revision: str) -> None:
 @click.pass_obj
 def db_revision(settings: Settings, message: str) -> None:
     """Write a new migration by comparing the models with the migrated database."""
+    from hdab import models  # every table; not at the top, for the same reason as the tasks
+
     migrate.revision(settings.database_url, message, models.metadata)
 
 

@@ -6,8 +6,11 @@ import time
 
 import click
 
-from hdab.core import runtime
+from hdab.core import clock, runtime
+from hdab.core.settings import Environment
 
+# As in catalog/cli.py: each command imports the rest of what it needs when it runs (the runner
+# loads DuckDB and pyarrow, the API modules FastAPI), so that `hdab --help` starts without them.
 extract_group = click.Group("extract", help="Extracts from permits into the secure analysis room.")
 
 
@@ -49,8 +52,6 @@ DEV_SEED = 1
 @extract_group.command("prepare", hidden=True)
 def prepare() -> None:
     """What `hdab run` does for extracts: in dev, a synthetic registry when the registry folder is new."""
-    from hdab.core import clock
-    from hdab.core.settings import Environment
     from hdab.registry import api as registry
 
     settings = runtime.settings()

@@ -67,7 +67,7 @@ def test_a_stored_plan_reads_back_as_it_was(plan: planning.ExtractPlan) -> None:
 
 
 def test_what_a_job_freezes_reads_back_as_it_was() -> None:
-    frozen = Frozen((("npr-somatikk", "kjonn", "Kjønn", "string"),), ("pi@uio.no", "sub@idp"), None)
+    frozen = Frozen((("npr-somatikk", "kjonn", "Kjønn", "string"),), ("pi@uio.no",))
     assert Frozen.from_json(frozen.to_json()) == frozen
 
 
@@ -107,7 +107,7 @@ def test_a_frozen_job_asks_applications_only_for_the_permits_standing_per_step(
     with runtime.database().session() as session:
         job = session.get(ExtractJob, job_id)
         assert job is not None and job.frozen is not None and job.plan is not None
-        assert job.frozen["principals"] and "number" not in job.frozen
+        assert job.frozen["persons"] and "number" not in job.frozen
 
 
 def test_overlapping_jobs_of_one_permit_take_the_next_numbers_in_the_order_they_deliver(

@@ -45,28 +45,27 @@ class Frozen:
     """What a job fixes at its first step, beside its plan, and every later step reads back.
 
     Asked of applications and the catalogue once: the data dictionary (per dataset and variable the
-    catalogue's title and datatype), who may see the data (the permit's persons and the subjects
-    bound to them) and the recurring deliveries' recipient. The delivery's place in its series is
-    not frozen: it is the permit's next number when the delivery is made (the deliver step reads
-    extracts' own table), so two overlapping jobs of one permit, e.g. an amendment's job and a
-    re-run, never claim the same number.
+    catalogue's title and datatype) and the persons the permit version names (their emails). What
+    can change while a job waits (a held job may wait days for its review) is not frozen but read at
+    the deliver step from the permit's standing, which every step asks for anyway: the subjects
+    bound to those persons since (a co-investigator's first sign-in) and the recurring deliveries'
+    recipient. Nor is the delivery's place in its series: it is the permit's next number when the
+    delivery is made (extracts' own table), so two overlapping jobs of one permit, e.g. an
+    amendment's job and a re-run, never claim the same number.
     """
 
     dictionary: tuple[tuple[str, str, str, str], ...]  # (dataset, variable, title, datatype)
-    principals: tuple[str, ...]
-    recipient_organisation: str | None
+    persons: tuple[str, ...]  # the emails of the persons the permit version names
 
     def to_json(self) -> dict[str, Any]:
         return {
             "dictionary": [list(entry) for entry in self.dictionary],
-            "principals": list(self.principals),
-            "recipient_organisation": self.recipient_organisation,
+            "persons": list(self.persons),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Frozen:
         return cls(
             dictionary=tuple((str(d), str(v), str(t), str(k)) for d, v, t, k in data["dictionary"]),
-            principals=tuple(data["principals"]),
-            recipient_organisation=data["recipient_organisation"],
+            persons=tuple(data["persons"]),
         )

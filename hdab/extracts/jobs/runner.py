@@ -14,14 +14,14 @@ the worker that runs the next step derives the same one. Whenever a job ends (``
 revocation seen after a step), its work files go once that is committed (``workspace``).
 
 A job's plan is frozen when it starts: its first step plans it and asks applications and the
-catalogue, once, for what every step needs (the data dictionary, who may see the data, the
-recipient); the plan goes into ``job.plan``, the rest into ``job.frozen`` (``Frozen``), and later
-steps read them back from the job. The delivery's number is the permit's next one when the deliver
-step runs (extracts' own table), so overlapping jobs of one permit do not claim the same number.
-Per step only the permit's standing is asked again: a
-revoked, expired or suspended permit stops the job at its next step. A job begun before jobs froze
-(``job.frozen`` null, a plan stored or none) is frozen by the next step it runs, as that step would
-have planned it.
+catalogue, once, for what every step needs (the data dictionary, the persons the permit names);
+the plan goes into ``job.plan``, the rest into ``job.frozen`` (``Frozen``), and later steps read
+them back from the job. Per step only the permit's standing is asked again: a revoked, expired or
+suspended permit stops the job at its next step. The deliver step takes from that standing what
+may change while a job waits (the subjects bound to the named persons, the recurring recipient)
+and the permit's next delivery number from extracts' own table, so overlapping jobs of one permit
+never claim the same number. A job begun before jobs froze (``job.frozen`` null, a plan stored or
+none) is frozen by the next step it runs, as that step would have planned it.
 
 A job that cannot run stores a reason people can act on (``failures.JobFailure``: "no registry
 data for npr-somatikk as of 2026-12-01: load the registry or run `hdab synth`"); anything else
@@ -115,7 +115,7 @@ def disclosure_of(dataset: catalog.DatasetSummary) -> planning.Disclosure:
     )
 
 
-def _freeze(session: Session, job: ExtractJob, standing: applications.PermitStanding) -> Frozen:
+def _freeze(session: Session, job: ExtractJob) -> Frozen:
     """Plan the job and fix what its steps need, asking applications and the catalogue once.
 
     The plan goes into ``job.plan`` (unless a job started before kept one there already, which
@@ -140,8 +140,7 @@ def _freeze(session: Session, job: ExtractJob, standing: applications.PermitStan
             if (found := described.get(t.dataset)) is not None
             for v in found.variables
         ),
-        principals=(*(p.email for p in versions[-1].persons), *standing.authorised_subjects),
-        recipient_organisation=standing.recipient_organisation,
+        persons=tuple(p.email for p in versions[-1].persons),
     )
     if job.plan is None:
         job.plan = plan.to_json()
@@ -183,7 +182,7 @@ def _context(database: Database, job: ExtractJob, frozen: Frozen) -> Context:
         opted_out=opted_out,
         optout_receipt=receipt,
         dictionary={(d, v): (title, datatype) for d, v, title, datatype in frozen.dictionary},
-        principals=list(frozen.principals),
+        principals=list(frozen.persons),
         max_suppressed_share=1.0 if release else steps.MAX_SUPPRESSED_SHARE,
         work_root=workspace.work_root(),
     )
@@ -217,11 +216,12 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
                     status=standing.status,
                 )
             # the first step freezes the job (as does the next step of a job begun before jobs froze)
-            frozen = _freeze(session, job, standing) if job.frozen is None else Frozen.from_json(job.frozen)
+            frozen = _freeze(session, job) if job.frozen is None else Frozen.from_json(job.frozen)
             ctx = _context(database, job, frozen)
-            if index == len(sequence(ctx.plan)) - 1:  # the deliver step: the permit's next number, now
+            if index == len(sequence(ctx.plan)) - 1:  # the deliver step: what may have changed meanwhile
                 series = deliveries.next_number(session, job.permit_id)
                 ctx.number, ctx.predecessor = series.number, series.predecessor
+                ctx.principals = [*frozen.persons, *standing.authorised_subjects]
             previous_row = session.scalars(repository.last_step(job_id, index - 1)).first()
             attempt = 1 + len(session.scalars(repository.attempts(job_id, index)).all())
             previous = (
@@ -271,7 +271,7 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
             job.delivery_id = job_id
             job.delivery_path = record.delivery
             job.manifest_sha256 = record.output_digest
-            _record_delivery(session, job, ctx, frozen)
+            _record_delivery(session, job, ctx, standing.recipient_organisation)
             _end(session, job, JobStatus.DELIVERED)
             if job.kind == JobKind.RECURRING and chain:
                 session.flush()
@@ -286,14 +286,16 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
     return status
 
 
-def _record_delivery(session: Session, job: ExtractJob, ctx: Context, frozen: Frozen) -> None:
+def _record_delivery(
+    session: Session, job: ExtractJob, ctx: Context, recipient_organisation: str | None
+) -> None:
     assert job.permit_id is not None and job.permit_version is not None and job.manifest_sha256 is not None
     deliveries.record(
         session,
         delivery_id=job.id,
         permit_id=job.permit_id,
         permit_version=job.permit_version,
-        recipient_organisation=frozen.recipient_organisation,
+        recipient_organisation=recipient_organisation,
         folder=ctx.final,
         manifest_sha256=job.manifest_sha256,
     )

@@ -17,6 +17,28 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://hdab.no/problems/"
 
 
+class ActionableFailure(Exception):
+    """A reason work cannot be done that people can act on (a job's, a reading of the registry's).
+
+    ``reason`` is the sentence stored and shown to people (English); ``code`` and ``params`` name
+    the same reason for machines (an audit entry), so that it can be translated later. Each
+    subclass names its default ``code``.
+    """
+
+    code = "cannot_run"
+
+    def __init__(self, reason: str, *, code: str | None = None, **params: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        if code is not None:
+            self.code = code
+        self.params = params
+
+    def details(self) -> dict[str, Any]:
+        """The code and parameters of the reason, for an audit entry."""
+        return {"reason": self.code, **self.params}
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One invalid input: where it is (a dotted path) and what to fix."""

@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from hdab.core.clock import OSLO
+from hdab.core.errors import ActionableFailure
 
 
-class RegistryFailure(Exception):
-    """A reason a reading of the registry cannot be made that people can act on.
-
-    ``reason`` is the sentence shown to people (English); ``code`` and ``params`` name the same
-    reason for machines (an audit entry), so that it can be translated later.
-    """
+class RegistryFailure(ActionableFailure):
+    """A reason a reading of the registry cannot be made that people can act on."""
 
     code = "registry_unreadable"
-
-    def __init__(self, reason: str, *, code: str | None = None, **params: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        if code is not None:
-            self.code = code
-        self.params = params
-
-    def details(self) -> dict[str, Any]:
-        """The code and parameters of the reason, for an audit entry."""
-        return {"reason": self.code, **self.params}
 
 
 def no_registry_data(dataset: str, as_of: datetime, detail: str) -> RegistryFailure:

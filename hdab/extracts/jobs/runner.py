@@ -47,6 +47,7 @@ from hdab.applications import api as applications
 from hdab.catalog import api as catalog
 from hdab.core import audit, clock, outbox, runtime
 from hdab.core.db import Database
+from hdab.core.errors import ActionableFailure
 from hdab.core.files import sha256_file
 from hdab.extracts.deliveries import service as deliveries
 from hdab.extracts.jobs import repository, service, workspace
@@ -55,9 +56,9 @@ from hdab.extracts.jobs.models import ExtractJob, ExtractStep
 from hdab.extracts.optouts import service as optouts
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps, workfiles
-from hdab.extracts.pipeline.failures import JobFailure, internal_error, loggable, mask_person_numbers
+from hdab.extracts.pipeline.failures import internal_error, loggable, mask_person_numbers
 from hdab.extracts.pipeline.run import Context, Keys, Previous, StepRecord, StepRef, run_step, sequence, start
-from hdab.registry.api import SOURCES, RegistryFailure, read_provenance
+from hdab.registry.api import SOURCES, read_provenance
 
 log = logging.getLogger(__name__)
 # A step running longer than this without finishing is taken to have lost its worker.
@@ -218,7 +219,8 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
             # the first step freezes the job (as does the next step of a job begun before jobs froze)
             frozen = _freeze(session, job) if job.frozen is None else Frozen.from_json(job.frozen)
             ctx = _context(database, job, frozen)
-            if index == len(sequence(ctx.plan)) - 1:  # the deliver step: what may have changed meanwhile
+            refs = sequence(ctx.plan)
+            if index == len(refs) - 1:  # the deliver step: what may have changed meanwhile
                 series = deliveries.next_number(session, job.permit_id)
                 ctx.number, ctx.predecessor = series.number, series.predecessor
                 ctx.principals = [*frozen.persons, *standing.authorised_subjects]
@@ -229,7 +231,7 @@ def run_next(database: Database, job_id: str, index: int | None = None, *, chain
                 if previous_row is not None
                 else None
             )
-        step = sequence(ctx.plan)[index]
+        step = refs[index]
         if index == 0:
             for table in ctx.plan.tables:  # an empty registry stops the job before any work, saying so
                 SOURCES[table.dataset].require_data(ctx.registry, table.as_of)
@@ -434,12 +436,13 @@ def _where(step: StepRef | None, index: int) -> str:
 def _fail(database: Database, job_id: str, exc: Exception, where: str, *, rerun: bool) -> str:
     """End the job as failed, with a reason people can read; the exception goes to the log alone.
 
-    A :class:`JobFailure` is its own reason. Anything else is an internal error: the job says
+    A :class:`JobFailure` or the registry's ``RegistryFailure`` (both an ``ActionableFailure``) is
+    its own reason. Anything else is an internal error: the job says
     where it stopped and that the log has the rest under its id; the log gets the exception and
     its traceback (its chain, notes and groups) formatted to text with person numbers masked, and
     no key (the keys are never in a message).
     """
-    if isinstance(exc, JobFailure | RegistryFailure):  # the registry's reasons are as readable
+    if isinstance(exc, ActionableFailure):  # a job's reasons and the registry's alike
         failure = exc
         log.warning("extract job %s cannot run: %s", job_id, mask_person_numbers(exc.reason))
     else:

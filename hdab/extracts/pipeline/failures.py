@@ -14,32 +14,17 @@ from __future__ import annotations
 
 import re
 import traceback
-from typing import Any
+
+from hdab.core.errors import ActionableFailure
 
 ELEVEN_DIGITS = re.compile(r"[0-9]{11,}")  # a longer run can hold a person number too
 MASK = "<11 digits>"
 
 
-class JobFailure(Exception):
-    """A reason the job cannot run that people can act on.
-
-    ``reason`` is the sentence stored on the job and shown on its page (English); ``code`` and
-    ``params`` name the same reason for machines (the audit entry of the failure), so that it can
-    be translated later.
-    """
+class JobFailure(ActionableFailure):
+    """A reason the job cannot run that people can act on (stored on the job, shown on its page)."""
 
     code = "cannot_run"
-
-    def __init__(self, reason: str, *, code: str | None = None, **params: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        if code is not None:
-            self.code = code
-        self.params = params
-
-    def details(self) -> dict[str, Any]:
-        """The code and parameters of the reason, for the audit entry of the failure."""
-        return {"reason": self.code, **self.params}
 
 
 def mask_person_numbers(text: str) -> str:

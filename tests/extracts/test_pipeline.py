@@ -196,6 +196,14 @@ def test_the_same_plan_gives_byte_identical_files_also_after_later_corrections(
     assert sha256_file(first.delivery / "npr-somatikk.parquet") == digests[0]["npr-somatikk.parquet"]
 
 
+def test_a_run_leaves_no_work_folder_beside_the_room(registry: Path, tmp_path: Path) -> None:
+    """Without a work root, the run's work folder is ``<spe_root>-work``: it goes with the run."""
+    outcome = run(registry, tmp_path / "spe", [HIP])
+    again = run(registry, tmp_path / "spe", [HIP])  # delivered already
+    assert outcome.delivery is not None and again.delivery == outcome.delivery
+    assert [p.name for p in tmp_path.iterdir()] == ["spe"]
+
+
 def test_the_delivery_has_manifest_dictionary_and_principals_and_no_identifier(
     registry: Path, tmp_path: Path
 ) -> None:

@@ -19,6 +19,7 @@ registry's ``PROVENANCE.json``, so a delivery made from synthetic data says so w
 from __future__ import annotations
 
 import abc
+import contextlib
 import hashlib
 import json
 import os
@@ -36,7 +37,7 @@ import duckdb
 from hdab.core.files import sha256_file
 from hdab.extracts.pipeline import steps, workfiles
 from hdab.extracts.pipeline.plan import ExtractPlan, TablePlan
-from hdab.registry.api import SOURCES, read_provenance
+from hdab.registry.api import read_provenance
 
 # (dataset, variable) -> (title, datatype) from the catalogue, for the data dictionary
 Dictionary = Mapping[tuple[str, str], tuple[str, str]]
@@ -127,12 +128,6 @@ def _digest(*paths: Path, extra: Any = None) -> str:
         if path.exists():
             digest.update(sha256_file(path).encode())
     return digest.hexdigest()
-
-
-def _source_digest(ctx: Context, dataset: str) -> str:
-    """What the source was: its files' names, sizes and times (hashing gigabytes would cost more)."""
-    listing = SOURCES[dataset].listing(ctx.registry)
-    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
 
 def _connect(ctx: Context, temp: Path) -> duckdb.DuckDBPyConnection:
@@ -285,9 +280,10 @@ class Minimise(TableStep):
     name = "minimise"
 
     def work(self, w: TableWork) -> Done:
-        source = _source_digest(w.ctx, w.ref.dataset)
         result = steps.minimise(w.con, w.table, w.ctx.registry, w.files)
-        return Done(result, _digest(w.files.artifact("minimised")), input_digest=source)
+        # what the source was: the files read, their sizes and times (hashing gigabytes would cost more)
+        source = _digest(w.files.path / steps.SOURCE_FILES)
+        return Done(result, _digest(w.files.artifact("persons")), input_digest=source)
 
 
 class OptoutFilter(TableStep):
@@ -329,8 +325,9 @@ class DisclosureCheck(TableStep):
     def work(self, w: TableWork) -> Done:
         table, plan = w.table, w.ctx.plan
         result = steps.disclosure_check(
-            w.con, table, w.files, w.rows_before, plan.min_k, w.ctx.max_suppressed_share, plan.min_l
-        )
+            w.con, table, w.ctx.registry, w.files, w.rows_before, plan.min_k, w.ctx.max_suppressed_share,
+            plan.min_l,
+        )  # fmt: skip
         _work_json(
             w.folder / "disclosure.json",
             {
@@ -353,7 +350,7 @@ class Write(TableStep):
 
     def work(self, w: TableWork) -> Done:
         path = w.ctx.incoming / f"{w.ref.dataset}.parquet"
-        result = steps.write_parquet(w.con, w.table, w.files, path, w.rows_before)
+        result = steps.write_parquet(w.con, w.table, w.ctx.registry, w.files, path, w.rows_before)
         described = w.con.execute("SELECT * FROM read_parquet($p) LIMIT 0", {"p": str(path)}).description
         output = sha256_file(path)
         _work_json(
@@ -472,6 +469,7 @@ def run_plan(
     ctx.permit_dir.mkdir(parents=True, exist_ok=True)
     if (ctx.final / "manifest.json").exists():
         start(ctx)
+        _remove_default_work_root(ctx, work_root)
         return Outcome(ctx.final, json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8")))
     start(ctx)
     outcome = Outcome(None, {})
@@ -492,6 +490,18 @@ def run_plan(
     finally:
         if outcome.delivery is None:
             start(ctx)  # a held or failed run leaves nothing behind
+        _remove_default_work_root(ctx, work_root)
+
+
+def _remove_default_work_root(ctx: Context, work_root: Path | None) -> None:
+    """The ``<spe_root>-work`` folder a run without ``work_root`` made goes too, once nothing is in it.
+
+    (The service's runs use ``{HDAB_DATA_DIR}/extract-work``, which stays: its sweeper removes what
+    a killed job left in it, empty folders included.)
+    """
+    if work_root is None:
+        with contextlib.suppress(OSError):  # another run's folder is still in it
+            ctx.work.parent.rmdir()
 
 
 CSVW_TYPES = {

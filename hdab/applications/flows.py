@@ -6,12 +6,13 @@ commit), mail is a notification row plus an outbox message to the mail task.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hdab.applications import repository
 from hdab.applications.domain import CaseType, Status
 from hdab.applications.models import Application, ApplicationMember, Notification, Permit, PermitVersionRow
 from hdab.applications.signing import PermitSigner
@@ -58,8 +59,14 @@ def current_signer() -> PermitSigner:
 
 
 def after_command(
-    session: Session, row: Application, state: CaseState, new_events: list[Event], before: Status
+    session: Session,
+    row: Application,
+    state: CaseState,
+    new_events: list[Event],
+    before: Status,
+    named: Sequence[ApplicationMember] | None = None,
 ) -> None:
+    """``named``: the persons named in the case now, when the caller has them (else they are read)."""
     _store_permit(session, row, state)
     if state.kind is CaseType.STATISTICS and any(e.type == "approved" for e in new_events):
         outbox.enqueue(session, STATISTICS_APPROVED, {"application_id": row.id})
@@ -67,7 +74,7 @@ def after_command(
         # Art. 63: the extract service stops the permit's jobs at once
         outbox.enqueue(session, PERMIT_REVOKED, {"permit_id": state.permit_id})
     if state.row_status is not before:
-        notify(session, row, state.row_status)
+        notify(session, row, state.row_status, named)
 
 
 def _store_permit(session: Session, row: Application, state: CaseState) -> None:
@@ -119,8 +126,13 @@ def _store_permit(session: Session, row: Application, state: CaseState) -> None:
     session.flush()
 
 
-def notify(session: Session, row: Application, status: Status) -> list[Notification]:
-    """Tell the applicant and every named person of a status change, in the app and by email."""
+def notify(
+    session: Session, row: Application, status: Status, named: Sequence[ApplicationMember] | None = None
+) -> list[Notification]:
+    """Tell the applicant and every named person of a status change, in the app and by email.
+
+    ``named``: the persons named in the case now, when the caller has them (else they are read).
+    """
     title_en, title_nb = STATUS_TEXT.get(status, (status.value, status.value))
     title = f"{title_en} / {title_nb}: {row.title or row.id}"
     body = (
@@ -130,8 +142,9 @@ def notify(session: Session, row: Application, status: Status) -> list[Notificat
     recipients: dict[str, str | None] = {}
     if row.owner_email:
         recipients[row.owner_email] = row.owner
-    members = session.scalars(select(ApplicationMember).where(ApplicationMember.application_id == row.id))
-    for member in members:
+    if named is None:
+        named = session.scalars(repository.members(row.id)).all()
+    for member in named:
         recipients.setdefault(member.email, member.subject)
     created = []
     now = clock.now()

@@ -22,9 +22,12 @@ def events(case_id: str) -> Select[ApplicationEvent]:
     )
 
 
-def member_subjects(case_id: str) -> Select[str | None]:
-    return select(ApplicationMember.subject).where(
-        ApplicationMember.application_id == case_id, ApplicationMember.subject.is_not(None)
+def members(case_id: str) -> Select[ApplicationMember]:
+    """The persons named in a case, bound to a sign-in subject or not yet."""
+    return (
+        select(ApplicationMember)
+        .where(ApplicationMember.application_id == case_id)
+        .order_by(ApplicationMember.position, ApplicationMember.id)
     )
 
 

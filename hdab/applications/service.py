@@ -48,6 +48,7 @@ class Loaded:
     row: Application
     state: CaseState
     members: frozenset[str]  # the sign-in subjects bound to persons named in the case
+    named: tuple[ApplicationMember, ...] = ()  # the persons named in the case, as loaded
 
 
 def validation_errors(exc: ValidationError, where: str = "") -> list[FieldError]:
@@ -74,7 +75,8 @@ def load(session: Session, case_id: str, *, lock: bool = False) -> Loaded:
     if row is None:
         raise NotFound(f"no application {case_id}")
     state = fold(row.id, CaseType(row.kind), row.owner, _events(session, row.id))
-    return Loaded(row, state, frozenset(s for s in session.scalars(repository.member_subjects(row.id)) if s))
+    named = tuple(session.scalars(repository.members(row.id)))
+    return Loaded(row, state, frozenset(m.subject for m in named if m.subject), named)
 
 
 def begin_command(session: Session) -> None:
@@ -236,7 +238,7 @@ def create(session: Session, principal: Principal, kind: CaseType, form: Applica
         {"kind": kind.value, "form": _form_json(form), **({"by": by} if by else {})},
     )
     state = fold(row.id, kind, row.owner, [])
-    _append(session, row, state, [event])
+    _append(session, row, state, [event], ())
     audit.record(
         session,
         actor=principal.actor,
@@ -290,8 +292,8 @@ def execute(session: Session, principal: Principal | None, case_id: str, name: s
     except Rejected as exc:
         raise ProblemError(exc.message, exc.status, _slug(exc.status), exc.errors) from None
     before = loaded.state.row_status
-    _append(session, loaded.row, loaded.state, new_events)
-    flows.after_command(session, loaded.row, loaded.state, new_events, before)
+    named = _append(session, loaded.row, loaded.state, new_events, loaded.named)
+    flows.after_command(session, loaded.row, loaded.state, new_events, before, named)
     audit.record(
         session,
         actor=actor.id,
@@ -309,8 +311,18 @@ def _slug(status: int) -> str:
     )
 
 
-def _append(session: Session, row: Application, state: CaseState, events: list[Event]) -> None:
-    """Append events after the state's version; a concurrent writer that got there first is a 409."""
+def _append(
+    session: Session,
+    row: Application,
+    state: CaseState,
+    events: list[Event],
+    named: Sequence[ApplicationMember],
+) -> Sequence[ApplicationMember]:
+    """Append events after the state's version; a concurrent writer that got there first is a 409.
+
+    The read model is written in the same statement that claims the version. ``named``: the
+    persons named in the case as loaded; returned as they are after the events.
+    """
     expected = state.version
     for event in events:
         apply(state, event)
@@ -324,18 +336,20 @@ def _append(session: Session, row: Application, state: CaseState, events: list[E
                 data=dict(event.data),
             )
         )
+    values = {"version": state.version, **_read_model(state)}
     result = session.execute(
-        update(Application)
-        .where(Application.id == row.id, Application.version == expected)
-        .values(version=state.version),
+        update(Application).where(Application.id == row.id, Application.version == expected).values(**values),
         execution_options={"synchronize_session": False},
     )
     claimed = cast(CursorResult[Any], result).rowcount
     if claimed != 1:
         raise Conflict("another command changed this application at the same moment; reload and try again")
-    set_committed_value(row, "version", state.version)
-    _read_model(session, row, state, members=any(e.type in _FORM_EVENTS for e in events))
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+    if any(e.type in _FORM_EVENTS for e in events):
+        named = _sync_members(session, row, state, named)
     session.flush()
+    return named
 
 
 # the events that change who is named in the application
@@ -344,45 +358,49 @@ _FORM_EVENTS = frozenset(
 )
 
 
-def _read_model(session: Session, row: Application, state: CaseState, *, members: bool) -> None:
+def _read_model(state: CaseState) -> dict[str, Any]:
+    """The read model's columns (what lists, the inbox and the register sort and filter by)."""
     form = state.form
-    row.status = state.status.value
-    row.decision = state.decision.value if state.decision else None
-    row.permit_status = state.permit_status.value if state.permit_status else None
-    row.permit_id = state.permit_id
-    row.title = form.title
-    row.organisation = form.applicant.organisation
-    row.organisation_name = form.applicant.organisation_name
-    row.purpose = form.purpose.value if form.purpose else None
-    row.datasets = list(state.specification.dataset_identifiers())
-    row.updated_at = clock.now()
-    row.submitted_at = state.submitted_at
-    row.decided_at = state.decided_at
-    row.next_due = next_due(state)
     completion = [d for d in case_deadlines(state) if d.name == "completion"]
-    row.completion_due = completion[0].due if completion else None
-    if members:
-        _sync_members(session, row, state)
-
-
-def _sync_members(session: Session, row: Application, state: CaseState) -> None:
-    """Keep one member row per named person; a person keeps their binding while they stay named."""
-    existing = {
-        m.email: m
-        for m in session.scalars(select(ApplicationMember).where(ApplicationMember.application_id == row.id))
+    return {
+        "status": state.status.value,
+        "decision": state.decision.value if state.decision else None,
+        "permit_status": state.permit_status.value if state.permit_status else None,
+        "permit_id": state.permit_id,
+        "title": form.title,
+        "organisation": form.applicant.organisation,
+        "organisation_name": form.applicant.organisation_name,
+        "purpose": form.purpose.value if form.purpose else None,
+        "datasets": list(state.specification.dataset_identifiers()),
+        "updated_at": clock.now(),
+        "submitted_at": state.submitted_at,
+        "decided_at": state.decided_at,
+        "next_due": next_due(state),
+        "completion_due": completion[0].due if completion else None,
     }
+
+
+def _sync_members(
+    session: Session, row: Application, state: CaseState, loaded: Sequence[ApplicationMember]
+) -> list[ApplicationMember]:
+    """Keep one member row per named person; a person keeps their binding while they stay named."""
+    existing = {m.email: m for m in loaded}
     named = {str(p.email).lower(): (i, p) for i, p in enumerate(state.form.persons)}
     for email, gone in existing.items():
         if email not in named:
             session.delete(gone)
+    current = []
     for email, (position, person) in named.items():
         member = existing.get(email)
         if member is None:
-            session.add(
-                ApplicationMember(application_id=row.id, position=position, email=email, name=person.name)
+            member = ApplicationMember(
+                application_id=row.id, position=position, email=email, name=person.name
             )
+            session.add(member)
         else:
             member.position, member.name = position, person.name
+        current.append(member)
+    return current
 
 
 def bind_memberships(session: Session, principal: Principal) -> int:

@@ -9,7 +9,8 @@ entry must carry the MAC: a plain hash after the cut-over is a forgery.
 
 Entries are ordered by a gap-free sequence number handed out by the single ``audit_head`` row,
 whose update locks it until the writing transaction ends: concurrent writers queue, so the chain
-never forks.
+never forks. A transaction takes its numbers when it commits (its entries wait in the session until
+then), so the head is held for the commit only, not while the rest of the transaction runs.
 
 The chain's head is also checkpointed outside the database (:func:`checkpoint` appends a signed
 line to ``HDAB_AUDIT_CHECKPOINT_FILE``), and :func:`verify` requires the chain to reach every
@@ -32,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from hdab.core import clock, runtime
 from hdab.core.identifiers import contains_person_number
@@ -116,36 +117,79 @@ def record(
     object_id: str,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an entry in the caller's transaction (it is kept or lost with the change itself)."""
+    """Append an entry in the caller's transaction (it is kept or lost with the change itself).
+
+    The entry is checked and timed now and joins the chain when the transaction commits (see
+    :func:`write_pending`): the chain's head stays locked only for the commit, not for the rest of
+    the transaction. Inside a savepoint it is written at once, so that the savepoint's rollback
+    takes it away with the rest.
+    """
     # Normalise the details to what JSON gives back, so the stored form is the hashed form.
     clean_details = json.loads(canonical_json(dict(details or {})))
     for where, value in (("actor", actor), ("object_id", object_id), ("details", clean_details)):
         _refuse_identifiers(value, where)
-    head = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash),
-        execution_options={"synchronize_session": False},
-    ).one()
     entry = AuditEntry(
-        seq=head.seq,
         occurred_at=clock.now(),
         actor=actor,
         action=action,
         object_type=object_type,
         object_id=object_id,
         details=clean_details,
-        prev_hash=head.hash,
     )
-    entry.hash = entry_hash(entry)
-    session.add(entry)
+    if session.in_nested_transaction():
+        _chain(session, [entry])
+    else:
+        session.info.setdefault(_PENDING, []).append(entry)
+    return entry
+
+
+_PENDING = "hdab.audit.pending"
+
+
+def write_pending(session: Session) -> int:
+    """Chain and write the entries the transaction recorded so far; how many (commit does it too)."""
+    entries: list[AuditEntry] = session.info.pop(_PENDING, [])
+    if entries:
+        _chain(session, entries)
+    return len(entries)
+
+
+def _chain(session: Session, entries: list[AuditEntry]) -> None:
+    # Taking the numbers locks the single head row until the transaction ends: concurrent writers
+    # queue here, so the chain never forks. Done last in the transaction, it is held for the commit.
+    head = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + len(entries))
+        .returning(AuditHead.seq, AuditHead.hash),
+        execution_options={"synchronize_session": False},
+    ).one()
+    previous = head.hash
+    for seq, entry in enumerate(entries, start=head.seq - len(entries) + 1):
+        entry.seq = seq
+        entry.prev_hash = previous
+        entry.hash = previous = entry_hash(entry)
+    session.add_all(entries)
     session.flush()
     session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash),
+        update(AuditHead).where(AuditHead.id == 1).values(hash=previous),
         execution_options={"synchronize_session": False},
     )
-    return entry
+
+
+def _write_before_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release is not the commit
+        write_pending(session)
+
+
+def _drop_when_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended: what it did not write is gone
+        session.info.pop(_PENDING, None)
+
+
+if not event.contains(Session, "before_commit", _write_before_commit):
+    event.listen(Session, "before_commit", _write_before_commit)
+    event.listen(Session, "after_transaction_end", _drop_when_ended)
 
 
 @dataclass(frozen=True)

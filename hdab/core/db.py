@@ -6,6 +6,10 @@ commits on success and rolls back on error. Services and repositories never comm
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import DateTime, Dialect, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
@@ -54,29 +59,126 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Foreign keys are off by default in SQLite; WAL lets readers run beside the one writer, and
     # the busy timeout makes a second writer wait for the lock instead of failing at once.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.close()
 
 
 # SQLite's one writer at a time: a transaction that reads first and writes later cannot take the
 # write lock once another transaction has written since its first read ("database is locked" at
 # once, whatever the busy timeout). A transaction that may write therefore takes the write lock at
-# BEGIN (IMMEDIATE), waiting its turn behind the busy timeout, and then reads what is current.
-# Read-only units of work say so (``write=False``) and begin DEFERRED: they never wait for writers.
+# BEGIN (IMMEDIATE), waiting its turn, and then reads what is current. Read-only units of work say
+# so (``write=False``) and begin DEFERRED: they never wait for writers.
 SQLITE_BEGIN = "hdab_sqlite_begin"
+
+
+class WriterQueue:
+    """The writers of one SQLite file in this process, served one at a time in the order they came.
+
+    SQLite's own wait for the write lock (the busy timeout) is a poll: a waiting writer sleeps
+    1, 2, 5 ... up to 100 ms between tries, and whoever tries at the right moment wins. Under load
+    that makes some writers wait for seconds while later ones pass them, and a writer that waited
+    the whole busy timeout fails (what left outbox messages undelivered). Writers of this process
+    queue here instead, before their ``BEGIN IMMEDIATE``: first come, first served, and the next
+    one starts the moment the last one commits. Other processes (a CLI command) still meet the
+    busy timeout.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # the writer before handed its place over
+        with self._mutex:
+            try:
+                self._waiting.remove(turn)
+            except ValueError:
+                return True  # handed over just as the wait ended
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()  # the place passes on; it stays held
+            else:
+                self._held = False
+
+
+_writer_queues: dict[str, WriterQueue] = {}
+_writer_queues_lock = threading.Lock()
+
+
+def writer_queue(database: str) -> WriterQueue:
+    """The one queue of this process for the SQLite file ``database``."""
+    with _writer_queues_lock:
+        return _writer_queues.setdefault(database, WriterQueue())
+
+
+class _QueuedConnection(sqlite3.Connection):
+    """A SQLite connection that leaves the writer queue when its transaction ends, however it ends."""
+
+    writers: WriterQueue | None = None  # the queue of this connection's file (set when it connects)
+    writing = False  # this connection's transaction holds the queue's place
+
+    def _leave(self) -> None:
+        if self.writing and self.writers is not None:
+            self.writing = False
+            self.writers.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._leave()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave()
 
 
 def _sqlite_begin(connection: Any) -> None:
     # pysqlite starts transactions lazily and in its own way; emitting BEGIN ourselves makes
     # SQLAlchemy's transaction the database's transaction (SQLAlchemy's documented recipe).
     mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    raw = connection.connection.dbapi_connection
+    if mode != "DEFERRED" and isinstance(raw, _QueuedConnection) and raw.writers and not raw.writing:
+        if not raw.writers.acquire(BUSY_TIMEOUT_SECONDS):
+            raise OperationalError(
+                f"BEGIN {mode}", {}, sqlite3.OperationalError("database is locked (writer queue)")
+            )
+        raw.writing = True
+    try:
+        connection.exec_driver_sql(f"BEGIN {mode}")
+    except BaseException:
+        if isinstance(raw, _QueuedConnection):
+            raw._leave()
+        raise
 
 
 def make_engine(url: str, *, pool: bool = True) -> Engine:
@@ -84,12 +186,22 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
     if url.startswith("sqlite"):
         # A pool of connections (each set up once by the connect hook) rather than one per session.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=16, pool_pre_ping=False
+            url,
+            connect_args={"check_same_thread": False, "factory": _QueuedConnection},
+            pool_size=8,
+            max_overflow=16,
+            pool_pre_ping=False,
+        )
+        name = engine.url.database
+        writers = writer_queue(
+            os.path.realpath(name) if name and name != ":memory:" else f":memory:{id(engine)}"
         )
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, record: Any) -> None:
             dbapi_connection.isolation_level = None
+            if isinstance(dbapi_connection, _QueuedConnection):
+                dbapi_connection.writers = writers
             _sqlite_pragmas(dbapi_connection, record)
 
         event.listen(engine, "begin", _sqlite_begin)
@@ -147,21 +259,38 @@ def after_commit(session: Session, handler: AfterCommit, item: Any) -> None:
     """Hand ``item`` to ``handler`` once ``session``'s transaction commits; a rollback drops it.
 
     One commit calls each handler once, with all its items in the order given; handlers run in
-    the order they were first named in the transaction.
+    the order they were first named in the transaction. An item given inside a savepoint is
+    dropped when that savepoint rolls back; what was given before the savepoint stays.
     """
-    session.info.setdefault(_AFTER_COMMIT, {}).setdefault(handler, []).append(item)
+    savepoints: list[SessionTransaction] = []
+    transaction = session.get_nested_transaction()
+    while transaction is not None:
+        if transaction.nested:
+            savepoints.append(transaction)
+        transaction = transaction.parent
+    session.info.setdefault(_AFTER_COMMIT, {}).setdefault(handler, []).append((item, tuple(savepoints)))
 
 
 def _run_after_commit(session: Session) -> None:
-    pending: dict[AfterCommit, list[Any]] = session.info.pop(_AFTER_COMMIT, {})
+    pending: dict[AfterCommit, list[tuple[Any, tuple[SessionTransaction, ...]]]] = session.info.pop(
+        _AFTER_COMMIT, {}
+    )
     for handler, items in pending.items():
-        handler(session, items)
+        if items:
+            handler(session, [item for item, _savepoints in items])
 
 
-def _drop_after_rollback(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+def _drop_rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    # ``after_rollback`` fires for a savepoint's rollback too; dropping everything there would
+    # leave what was enqueued before the savepoint to the periodic relay (a delayed message).
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
+        return
+    pending = session.info.get(_AFTER_COMMIT, {})
+    for handler, items in pending.items():
+        pending[handler] = [(item, savepoints) for item, savepoints in items if transaction not in savepoints]
 
 
 if not event.contains(Session, "after_commit", _run_after_commit):
     event.listen(Session, "after_commit", _run_after_commit)
-    event.listen(Session, "after_rollback", _drop_after_rollback)
+    event.listen(Session, "after_soft_rollback", _drop_rolled_back)

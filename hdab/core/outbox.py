@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hdab.core import clock
 from hdab.core.audit import canonical_json
 from hdab.core.celery_app import celery_app, is_eager
-from hdab.core.db import after_commit
+from hdab.core.db import SQLITE_BEGIN, after_commit
 from hdab.core.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,18 @@ def _run_in_process(message_id: uuid.UUID, task: str, payload: dict[str, Any]) -
         raise RuntimeError(f"task {task} failed: {type(result.result).__name__}")
 
 
+def _writing(engine: Engine) -> Engine:
+    """``engine`` for a transaction that writes: on SQLite it queues for the write lock from its BEGIN.
+
+    A SQLite transaction begun DEFERRED that then writes waits for the lock by polling, behind
+    every writer that queued properly; under load it waited out the busy timeout and failed, and
+    a message whose task had run was left unsent (and run again by the periodic relay).
+    """
+    return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+
+
 def _record_failure(engine: Engine, message_id: uuid.UUID, exc: BaseException) -> None:
-    with Session(engine) as session, session.begin():
+    with Session(_writing(engine)) as session, session.begin():
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
@@ -126,7 +136,7 @@ def relay(engine: Engine, ids: Iterable[uuid.UUID] | None = None, limit: int = 5
 def _relay_to_broker(engine: Engine, message_id: uuid.UUID) -> int:
     # Send, then mark sent, in one transaction holding the row: a crash in between sends the
     # message again later (at least once), never not at all.
-    with Session(engine) as session, session.begin():
+    with Session(_writing(engine)) as session, session.begin():
         query = select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
         if engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
@@ -154,7 +164,7 @@ def _relay_in_process(engine: Engine, message_id: uuid.UUID) -> int:
                 return 0
             task, payload = message.task, dict(message.payload)
         _run_in_process(message_id, task, payload)
-        with Session(engine) as session, session.begin():
+        with Session(_writing(engine)) as session, session.begin():
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id)

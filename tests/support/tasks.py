@@ -17,12 +17,22 @@ TRACE_ACTION = "test.task_ran"
 def leave_trace(self: Any, marker: str, fail: bool = False) -> None:
     if fail:
         raise RuntimeError("this task was asked to fail")
+    _trace(str(self.request.id), marker)
+
+
+def _trace(task_id: str, marker: str) -> None:
     with runtime.database().session() as session:
         audit.record(
             session,
             actor=audit.SYSTEM_ACTOR,
             action=TRACE_ACTION,
             object_type="outbox_message",
-            object_id=str(self.request.id),
+            object_id=task_id,
             details={"marker": marker},
         )
+
+
+@celery_app.task(name="tests.leave_trace_later", bind=True, ignore_result=True, background=True)
+def leave_trace_later(self: Any, marker: str) -> None:
+    """:func:`leave_trace` as long work: without a broker it runs in the background thread."""
+    _trace(str(self.request.id), marker)

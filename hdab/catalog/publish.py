@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, XSD
 
-from hdab.catalog.domain import CatalogRecord, Text
+from hdab.catalog.domain import Catalog, Text
 from hdab.catalog.models import CatalogDataset
 from hdab.catalog.rdf.namespaces import DCAT, DCATAP, EHDS_ELI, ELI, HYDRA, eu
 from hdab.catalog.rdf.profiles import new_graph
@@ -19,9 +19,9 @@ from hdab.catalog.seed import hdab_agent
 from hdab.core.settings import Settings
 
 
-def catalog_record(settings: Settings, modified: date | None) -> CatalogRecord:
+def catalog_description(settings: Settings, modified: date | None) -> Catalog:
     base = settings.base_url
-    return CatalogRecord(
+    return Catalog(
         iri=f"{base}/catalog",
         title=Text(
             en="Health data catalogue for the Norwegian patient registries NPR and KPR",
@@ -44,7 +44,7 @@ def catalog_record(settings: Settings, modified: date | None) -> CatalogRecord:
     )
 
 
-def write_catalog(g: Graph, catalog: CatalogRecord, dataset_iris: Sequence[str]) -> URIRef:
+def write_catalog(g: Graph, catalog: Catalog, dataset_iris: Sequence[str]) -> URIRef:
     node = URIRef(catalog.iri)
     g.add((node, RDF.type, DCAT.Catalog))
     add_text(g, node, DCTERMS.title, catalog.title)
@@ -81,7 +81,7 @@ def catalog_page_graph(
     g = new_graph()
     if with_datasets:
         g.parse(data="".join(row.ntriples for row in rows), format="nt")
-    catalog = catalog_record(settings, modified)
+    catalog = catalog_description(settings, modified)
     write_catalog(g, catalog, [row.iri for row in rows])
     base = catalog.iri
     last = max(1, -(-total // page_size))

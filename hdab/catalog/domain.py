@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 LANGUAGES = ("en", "nb", "nn")
 
@@ -282,7 +282,7 @@ class CatalogRecord:
     iri: str
     dataset_iri: str
     issued: date
-    modified: date
+    modified: datetime
     status: RecordStatus
     version: int
 

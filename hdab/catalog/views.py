@@ -32,6 +32,7 @@ from hdab.catalog.publish import (
     write_catalog_record,
     write_permit_licence,
 )
+from hdab.catalog.rdf.dcat_ap_no import to_dcat_ap_no
 from hdab.catalog.rdf.formats import (
     BY_KEY,
     BY_MEDIA_TYPE,
@@ -159,8 +160,12 @@ def catalog(
     page: Paging = Depends(paging),
     format: str | None = Query(None, description=FORMAT_HELP),
     modified_since: str | None = Query(None, description="only records changed after this ISO 8601 time"),
+    profile: str = Query(
+        "dcat-ap", description="dcat-ap (DCAT-AP 3 with HealthDCAT-AP) or dcat-ap-no (DCAT-AP-NO 2)"
+    ),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
+    norwegian = _profile(profile)
     media = _choose(request, format, (*RDF_MEDIA_TYPES, HTML), TURTLE.media_type)
     if media == HTML:
         return RedirectResponse("/datasets", status_code=303, headers={"Vary": "Accept"})
@@ -182,10 +187,13 @@ def catalog(
         [(r.identifier, r.version) for r in rows],
         last_change,
         runtime.settings().base_url,
+        profile,
     )
     extra = {"modified_since": modified_since} if modified_since else {}
     if format:
         extra["format"] = format
+    if norwegian:
+        extra["profile"] = profile
     settings = runtime.settings()
     headers = cache_headers(etag, last_change) | {
         "Cache-Control": RDF_CACHE,
@@ -202,13 +210,73 @@ def catalog(
         total=total,
         modified=last_change.date() if last_change else None,
         extra_query=extra,
-        with_datasets=not turtle,
+        with_datasets=not turtle or norwegian,
     )
+    if norwegian:
+        return _rdf_response(to_dcat_ap_no(graph), media, headers)
     if turtle:
         # Each record's Turtle was made when it was saved; a page only joins them.
         body = catalog_page_turtle(settings, rows, graph)
         return Response(body.encode("utf-8"), media_type=media, headers=headers)
     return _rdf_response(graph, media, headers)
+
+
+PROFILES = ("dcat-ap", "dcat-ap-no")
+
+
+def _profile(profile: str) -> bool:
+    """Whether ``profile`` asks for DCAT-AP-NO; 422 for an unknown one."""
+    if profile not in PROFILES:
+        raise InvalidInput("unknown profile", [FieldError("query.profile", "use dcat-ap or dcat-ap-no")])
+    return profile == "dcat-ap-no"
+
+
+_documents: dict[str, bytes] = {}
+
+
+@router.get(
+    "/catalog/dcat-ap-no",
+    summary="The whole catalogue as one DCAT-AP-NO 2 document, for data.norge.no (no paging)",
+    description="data.norge.no's harvester reads one document per source and follows no paging: every "
+    "published dataset is here. Conditional GET (ETag, Last-Modified) saves it the transfer when "
+    "nothing changed.",
+    responses={
+        200: {"content": {f.media_type: {} for f in FORMATS}},
+        304: {"description": "not modified"},
+        406: {"description": "no acceptable type"},
+    },
+)
+def catalog_dcat_ap_no(
+    request: Request,
+    format: str | None = Query(None, description=FORMAT_HELP),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    media = _choose(request, format, RDF_MEDIA_TYPES, TURTLE.media_type)
+    settings = runtime.settings()
+    last_change = session.scalar(repository.last_change())
+    rows = list(session.scalars(repository.published()))
+    etag = _etag(
+        "dcat-ap-no", media, [(r.identifier, r.version) for r in rows], last_change, settings.base_url
+    )
+    headers = cache_headers(etag, last_change) | {"Cache-Control": RDF_CACHE}
+    if not_modified(request, etag, last_change):
+        return Response(status_code=304, headers=headers)
+    body = _documents.get(etag)
+    if body is None:
+        graph = catalog_page_graph(
+            settings,
+            rows,
+            page=1,
+            page_size=max(1, len(rows)),
+            total=len(rows),
+            modified=last_change.date() if last_change else None,
+            extra_query={},
+        )
+        body = serialize(to_dcat_ap_no(graph), BY_MEDIA_TYPE[media])
+        if len(_documents) >= 2 * len(FORMATS):  # the current document in each format, and the last
+            _documents.clear()
+        _documents[etag] = body
+    return Response(body, media_type=media, headers=headers)
 
 
 @router.get("/datasets", response_class=HTMLResponse, summary="The human catalogue, searchable")

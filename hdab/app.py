@@ -31,6 +31,7 @@ from hdab.core.auth import SESSION_COOKIE, Principal, Role, TokenVerifier, Trust
 from hdab.core.celery_app import is_eager
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.errors import FieldError, InvalidInput, document_problems
+from hdab.core.httpsemantics import HeadAsGet, PublicCors
 from hdab.core.identifiers import InvalidIdentifier
 from hdab.core.logs import configure_logging
 from hdab.core.problems import install_handlers
@@ -209,6 +210,9 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     )
     app.add_middleware(csrf.CsrfCookie, secure=secure)
     app.add_middleware(outbox.DeferLongWork)  # no broker: an approval answers before its extract runs
+    # harvesters, link checkers and other sites' pages read the public catalogue (issue 18)
+    app.add_middleware(PublicCors, public=catalog_views.CORS_PATHS, expose=catalog_views.CORS_EXPOSED)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         SecurityHeaders,
         hsts=secure,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 LANGUAGES = ("en", "nb", "nn")
 
@@ -249,7 +249,7 @@ class DatasetRecord:
 
 
 @dataclass(frozen=True)
-class CatalogRecord:
+class Catalog:
     """The catalogue itself (dcat:Catalog)."""
 
     iri: str
@@ -263,6 +263,28 @@ class CatalogRecord:
     spatial: tuple[str, ...] = ()
     licence: str | None = None
     modified: date | None = None
+
+
+class RecordStatus(enum.StrEnum):
+    """The state a catalogue record reports to harvesters (DCAT-AP: the ADMS status vocabulary)."""
+
+    PUBLISHED = "Completed"
+    WITHDRAWN = "Withdrawn"
+
+
+@dataclass(frozen=True)
+class CatalogRecord:
+    """The catalogue's record of one dataset (dcat:CatalogRecord): when it entered, last changed, its state.
+
+    A withdrawn dataset keeps its record, so an incremental harvest learns of the withdrawal.
+    """
+
+    iri: str
+    dataset_iri: str
+    issued: date
+    modified: datetime
+    status: RecordStatus
+    version: int
 
 
 def check_identifier(identifier: str) -> str:

@@ -46,3 +46,16 @@ def versions(dataset_id: int) -> Select[CatalogDatasetVersion]:
         .where(CatalogDatasetVersion.dataset_id == dataset_id)
         .order_by(CatalogDatasetVersion.version)
     )
+
+
+def changed_since(modified_since: datetime) -> Select[CatalogDataset]:
+    """What an incremental harvest gets: datasets published or withdrawn after ``modified_since``."""
+    return (
+        select(CatalogDataset)
+        .where(CatalogDataset.updated_at > modified_since)
+        .order_by(CatalogDataset.identifier)
+    )
+
+
+def count_changed_since(modified_since: datetime) -> Select[int]:
+    return select(func.count()).select_from(CatalogDataset).where(CatalogDataset.updated_at > modified_since)

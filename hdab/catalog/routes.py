@@ -15,6 +15,7 @@ from hdab.catalog import repository, service
 from hdab.catalog.codec import record_from_json
 from hdab.catalog.models import CatalogDataset
 from hdab.catalog.ownership import Writer, require
+from hdab.catalog.publish import page_links
 from hdab.catalog.rdf.formats import BY_KEY, BY_MEDIA_TYPE, FORMATS, RdfFormat
 from hdab.catalog.rdf.safe_parse import parse_rdf
 from hdab.catalog.schemas import (
@@ -67,11 +68,16 @@ def _find(session: Session, identifier: str) -> CatalogDataset:
 
 @router.get("/datasets", response_model=DatasetPage, summary="Datasets, published and withdrawn")
 def list_datasets(
-    page: Paging = Depends(paging), session: Session = Depends(db_session, scope="function")
+    response: Response,
+    page: Paging = Depends(paging),
+    session: Session = Depends(db_session, scope="function"),
 ) -> DatasetPage:
     total = session.scalar(select(func.count()).select_from(CatalogDataset)) or 0
     rows = session.scalars(
         select(CatalogDataset).order_by(CatalogDataset.identifier).offset(page.offset).limit(page.page_size)
+    )
+    response.headers["Link"] = page_links(
+        f"{runtime.settings().base_url}/api/datasets", page.page, page.page_size, total, {}
     )
     return DatasetPage(
         items=[dataset_summary(r) for r in rows], page=page.page, page_size=page.page_size, total=total
@@ -254,7 +260,13 @@ def search(
     page: Paging = Depends(paging),
     sort: str | None = Query(None, description="relevance (default with q), title or identifier"),
 ) -> Response:
-    result = backend().search(search_query(request, q, page, sort))
+    query = search_query(request, q, page, sort)
+    result = backend().search(query)
+    # the query as asked (facet filters and all), paged: so a client follows Link as it would with /catalog
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "page_size")]
+    link = page_links(
+        f"{runtime.settings().base_url}/api/search", query.page, query.page_size, result.total, kept
+    )
     # Built as plain JSON (the shape SearchOut documents): validating hundreds of facet values per
     # request through pydantic cost more than the search itself.
     return JSONResponse(
@@ -275,5 +287,6 @@ def search(
                 for k, vs in result.facets.items()
             },
             "took_ms": result.took_ms,
-        }
+        },
+        headers={"Link": link},
     )

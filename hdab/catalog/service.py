@@ -22,6 +22,7 @@ from hdab.catalog.codec import content_hash, record_from_json, record_to_json
 from hdab.catalog.domain import DatasetRecord, InvalidRecord, canonical, check_record
 from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion, ChangeKind, DatasetStatus, UrlCheck
 from hdab.catalog.ownership import Writer, require
+from hdab.catalog.publish import published_record
 from hdab.catalog.quality import QualityReport, report_json, score, urls_of
 from hdab.catalog.rdf.formats import turtle_fragment
 from hdab.catalog.rdf.profiles import RecordError, new_graph, read_datasets, write_dataset
@@ -316,7 +317,10 @@ def quality(session: Session, settings: Settings, identifier: str) -> dict[str, 
 
     def report_for(row: CatalogDataset) -> QualityReport:
         compliant = _conforms(row.identifier, row.version, row.ntriples, str(root)) if root else None
-        return score(current_record(row), url_ok, dcat_ap_compliant=compliant)
+        # scored as published: what a harvester computing the MQA sees (the permit licence included)
+        return score(
+            published_record(settings.base_url, current_record(row)), url_ok, dcat_ap_compliant=compliant
+        )
 
     row = _find(session, identifier)
     result = report_json(report_for(row))

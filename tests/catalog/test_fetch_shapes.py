@@ -74,3 +74,20 @@ def test_unreachable_source_installs_nothing(tmp_path: Path) -> None:
     with pytest.raises(FetchError, match="cannot fetch"):
         fetch_shapes(tmp_path / "shapes", mirror="http://127.0.0.1:1")
     assert not (tmp_path / "shapes").exists()
+
+
+def test_fetch_installs_the_dcat_ap_no_shapes_too(mirror: str, tmp_path: Path) -> None:
+    from hdab.catalog.rdf.dcat_ap_no import to_dcat_ap_no
+    from hdab.catalog.rdf.shacl import NO_ONTOLOGIES, NO_SHAPE_FILES, ShapesBundle
+
+    paths = {entry.path for entry in load_manifest()}
+    assert {*NO_SHAPE_FILES, NO_ONTOLOGIES} <= paths
+    target = tmp_path / "shapes"
+    lock = fetch_shapes(target, mirror=mirror)
+    assert {item["path"] for item in lock} >= {*NO_SHAPE_FILES, NO_ONTOLOGIES}
+    assert all(item["pinned_sha256_matched"] for item in lock)
+    bundle = ShapesBundle(target, NO_SHAPE_FILES, NO_ONTOLOGIES)
+    for record in seed_records("https://hdab.example.no")[:2]:
+        graph = write_dataset(record)
+        assert bundle.validate(to_dcat_ap_no(graph)).violations == ()
+        assert bundle.validate(graph).violations != ()  # the DCAT-AP 3 form breaks them: the check can fail

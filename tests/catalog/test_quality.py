@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hdab.catalog import service
+from hdab.catalog.publish import published_record
 from hdab.catalog.quality import rating, score, urls_of
 from hdab.catalog.seed import seed_records
 from hdab.core import runtime
@@ -28,6 +29,11 @@ def test_seed_record_reaches_320_of_405_when_its_urls_respond() -> None:
     missing = {i.name for d in report.dimensions for i in d.indicators if i.points < i.max_points}
     # NON_PUBLIC: no download URL, no licence (access is by permit), byte size unknown.
     assert missing == {"download_url", "download_url_responds", "licence", "known_licence", "byte_size"}
+    # as published, each distribution carries the permit licence: +20 (in no EU table: not "known")
+    published = score(
+        published_record("https://x", record), dict.fromkeys(urls_of(record), True), dcat_ap_compliant=True
+    )
+    assert published.points == 340.0
 
 
 def test_unchecked_or_dead_urls_and_noncompliance_cost_points() -> None:
@@ -89,11 +95,11 @@ def test_url_check_requests_every_url_and_the_score_follows(site: str, settings:
     with runtime.database().session() as session:
         good = service.quality(session, settings, "npr-phv")
         bad = service.quality(session, settings, "npr-tsb")
-    assert good["points"] == 320.0
+    assert good["points"] == 340.0  # scored as published: the permit licence counts
     # npr-tsb: both URLs dead (-50) and no temporal coverage stated in DOMAIN.md (-20).
-    assert bad["points"] == 250.0
-    # Without a stated start year, npr-phbu, npr-avtalespesialister and npr-rehabilitering reach 300.
-    assert good["catalogue_average"] == round((4 * 320 + 3 * 300 + 250) / 8, 1)
+    assert bad["points"] == 270.0
+    # Without a stated start year, npr-phbu, npr-avtalespesialister and npr-rehabilitering reach 320.
+    assert good["catalogue_average"] == round((4 * 340 + 3 * 320 + 270) / 8, 1)
 
 
 @pytest.mark.usefixtures("shapes")  # compliance with the shapes is part of the score
@@ -108,7 +114,7 @@ def test_quality_endpoint_and_page(client: TestClient) -> None:
         "contextuality",
     ]
     assert body["urls_checked"] is False  # nothing checked yet: access URLs earn nothing
-    assert body["points"] == 270.0
+    assert body["points"] == 290.0
     page = client.get("/datasets/kpr-kuhr?lang=en", headers={"Accept": "text/html"})
-    assert 'id="quality"' in page.text and "270.0" in page.text
+    assert 'id="quality"' in page.text and "290.0" in page.text
     assert client.get("/api/datasets/nope/quality").status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rdflib import BNode, Graph
@@ -35,11 +36,11 @@ HTML = "text/html"
 
 
 def parse_accept(header: str | None) -> list[tuple[str, float]]:
-    """Media ranges of an Accept header, best first (ties keep the client's order)."""
+    """Accept's media ranges and their quality, in the client's order (``q=0`` kept: it refuses)."""
     if not header:
         return []
-    ranges: list[tuple[str, float, int]] = []
-    for index, part in enumerate(header.split(",")):
+    ranges: list[tuple[str, float]] = []
+    for part in header.split(","):
         pieces = [p.strip() for p in part.split(";")]
         media = pieces[0].lower()
         if not media:
@@ -47,27 +48,62 @@ def parse_accept(header: str | None) -> list[tuple[str, float]]:
         quality = 1.0
         for parameter in pieces[1:]:
             name, _, value = parameter.partition("=")
-            if name.strip() == "q":
+            if name.strip().lower() == "q":
                 try:
-                    quality = float(value)
+                    quality = min(max(float(value), 0.0), 1.0)
                 except ValueError:
                     quality = 0.0
-        ranges.append((media, quality, index))
-    ranges.sort(key=lambda r: (-r[1], r[2]))
-    return [(m, q) for m, q, _ in ranges if q > 0]
+        ranges.append((media, quality))
+    return ranges
 
 
-def negotiate(accept: str | None, offer_html: bool, default: str) -> str:
-    """The media type to answer with: one of the RDF types, or text/html when offered and preferred."""
-    offers = [f.media_type for f in FORMATS] + ([HTML] if offer_html else [])
-    for media, _quality in parse_accept(accept):
-        if media in offers:
-            return media
-        if media in BY_MEDIA_TYPE and media != "text/plain":
-            return BY_MEDIA_TYPE[media].media_type
-        if media in ("*/*", "text/*", "application/*"):
-            return default
-    return default
+# Types a client may name for one of our formats (text/plain is left out: a browser's fallback).
+ALIASES = {m: f.media_type for m, f in BY_MEDIA_TYPE.items() if m != "text/plain"}
+
+
+def _specificity(media_range: str, offer: str) -> int | None:
+    """How specifically ``media_range`` names ``offer`` (2 exact, 1 type/*, 0 */*), or None."""
+    if ALIASES.get(media_range, media_range) == offer:
+        return 2
+    if media_range == "*/*":
+        return 0
+    if media_range.endswith("/*") and offer.startswith(media_range[:-1]):
+        return 1
+    return None
+
+
+def negotiate(accept: str | None, offers: Sequence[str], default: str) -> str | None:
+    """The offer the client prefers (RFC 9110 section 12.5.1), ``default`` without an Accept, None if none.
+
+    Each offer takes the quality of the most specific range that names it, so ``text/turtle;q=0``
+    refuses Turtle even beside ``*/*``; ties go to the type the client named exactly, then to the
+    one it named first, then to ``default``, then to the server's order.
+    """
+    ranges = parse_accept(accept)
+    if not ranges:
+        return default
+    best: tuple[float, int, int, int, int] | None = None
+    chosen: str | None = None
+    for order, offer in enumerate(offers):
+        matches = [
+            (spec, quality, index)
+            for index, (media, quality) in enumerate(ranges)
+            if (spec := _specificity(media, offer)) is not None
+        ]
+        if not matches:
+            continue
+        top = max(spec for spec, _, _ in matches)
+        quality = min(q for spec, q, _ in matches if spec == top)
+        index = min(i for spec, _, i in matches if spec == top)
+        if quality <= 0:
+            continue
+        key = (quality, top, -index, int(offer == default), -order)
+        if best is None or key > best:
+            best, chosen = key, offer
+    return chosen
+
+
+RDF_MEDIA_TYPES = tuple(f.media_type for f in FORMATS)
 
 
 def serialize(graph: Graph, fmt: RdfFormat) -> bytes:

@@ -37,6 +37,9 @@ SHAPE_FILES = (
     "dcat/healthdcat-ap-r8/validator/recommended/non-public-shapes_recommended.ttl",
 )
 VOCABULARY_DIR = "dcat/nal"
+# DCAT-AP-NO 2 (data.norge.no): its shapes, and the ontology declarations its validator loads beside them.
+NO_SHAPE_FILES = ("dcat-ap-no/DCAT-AP-NO-shacl_shapes_2.00.ttl",)
+NO_ONTOLOGIES = "dcat-ap-no/ontologies.ttl"
 
 
 class ShapesMissing(FileNotFoundError):
@@ -82,10 +85,17 @@ def _fix_pathless_property_shapes(shapes: Graph) -> None:
 class ShapesBundle:
     """Shapes and vocabularies loaded once per process (loading costs seconds, validating milliseconds)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, files: tuple[str, ...] = SHAPE_FILES, ontologies: str | None = None
+    ) -> None:
         self.root = root
         self.shapes = Graph()
-        for relative in SHAPE_FILES:
+        self.ontologies: Graph | None = None
+        if ontologies is not None:
+            if not (root / ontologies).is_file():
+                raise ShapesMissing(f"ontology file {ontologies} is missing under {root}")
+            self.ontologies = Graph().parse(root / ontologies)
+        for relative in files:
             path = root / relative
             if not path.is_file():
                 raise ShapesMissing(f"shape file {relative} is missing under {root}")
@@ -134,6 +144,7 @@ class ShapesBundle:
             _conforms, report, _text = pyshacl_validate(
                 merged,
                 shacl_graph=self.shapes,
+                ont_graph=self.ontologies,
                 inference="none",
                 advanced=True,
                 allow_warnings=True,
@@ -179,7 +190,7 @@ def _result(report: Graph, result: Node) -> ValidationResult:
     )
 
 
-_bundles: dict[Path, ShapesBundle] = {}
+_bundles: dict[tuple[Path, str], ShapesBundle] = {}
 _bundles_lock = threading.Lock()
 
 
@@ -187,6 +198,15 @@ def shapes_bundle(root: Path) -> ShapesBundle:
     """The bundle for ``root``, loaded on first use."""
     resolved = root.resolve()
     with _bundles_lock:
-        if resolved not in _bundles:
-            _bundles[resolved] = ShapesBundle(resolved)
-        return _bundles[resolved]
+        if (resolved, "eu") not in _bundles:
+            _bundles[(resolved, "eu")] = ShapesBundle(resolved)
+        return _bundles[(resolved, "eu")]
+
+
+def norwegian_shapes_bundle(root: Path) -> ShapesBundle:
+    """DCAT-AP-NO 2's shapes with its ontologies (and the EU vocabularies) for ``root``, loaded once."""
+    resolved = root.resolve()
+    with _bundles_lock:
+        if (resolved, "no") not in _bundles:
+            _bundles[(resolved, "no")] = ShapesBundle(resolved, NO_SHAPE_FILES, NO_ONTOLOGIES)
+        return _bundles[(resolved, "no")]

@@ -16,7 +16,7 @@ from hdab.catalog.domain import (
     DistributionRole,
     PeriodOfTime,
 )
-from hdab.catalog.rdf.namespaces import ADMS, CV, DCAT, DCATAP, ELI, HEALTHDCATAP, VCARD
+from hdab.catalog.rdf.namespaces import ADMS, CV, DCAT, DCATAP, ELI, HDAB, HEALTHDCATAP, VCARD
 from hdab.catalog.rdf.profiles.base import (
     Subject,
     add_date,
@@ -137,6 +137,14 @@ def write_distribution(g: Graph, d: Distribution, legislation: tuple[str, ...]) 
     return node
 
 
+def _own_licence(g: Graph, node: Node) -> str | None:
+    """The distribution's licence, unless it is the permit licence a catalogue adds when publishing."""
+    licence = read_iri(g, node, DCTERMS.license)
+    if licence is not None and (URIRef(licence), RDF.type, HDAB.PermitLicence) in g:
+        return None
+    return licence
+
+
 def read_distribution(g: Graph, node: Node, role: DistributionRole, fallback: URIRef) -> Distribution:
     title = read_text(g, node, DCTERMS.title)
     access_url = read_iri(g, node, DCAT.accessURL)
@@ -155,7 +163,7 @@ def read_distribution(g: Graph, node: Node, role: DistributionRole, fallback: UR
         format=read_iri(g, node, DCTERMS["format"]),
         media_type=read_iri(g, node, DCAT.mediaType),
         byte_size=read_int(g, node, DCAT.byteSize),
-        licence=read_iri(g, node, DCTERMS.license),
+        licence=_own_licence(g, node),
         rights=read_text(g, rights_node, RDFS.label) if rights_node is not None else None,
         status=read_iri(g, node, ADMS.status),
         availability=read_iri(g, node, DCATAP.availability),
@@ -223,10 +231,14 @@ class DcatAp3Profile:
         if publisher is None:
             raise ValueError(f"dataset {node.n3()} has no dct:publisher")
         creator = next(iter(objects(g, node, DCTERMS.creator)), None)
+        # A catalogue also links its statistics and samples with dcat:distribution, so that generic
+        # clients see them (hdab.catalog.publish): such a distribution keeps its specific role.
+        specific = {d for p in (ADMS.sample, HEALTHDCATAP.analytics) for d in g.objects(node, p)}
         distributions = [
             read_distribution(g, d, role, sub_iri(str(node), f"{role.value}-{index}"))
             for role, predicate in ROLE_PREDICATES.items()
             for index, d in enumerate(objects(g, node, predicate), start=1)
+            if role is not DistributionRole.MAIN or d not in specific
         ]
         provenance = next(iter(objects(g, node, DCTERMS.provenance)), None)
         provenance_text = read_text(g, provenance, RDFS.label) if provenance is not None else None

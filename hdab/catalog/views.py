@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hdab.catalog import repository, service
 from hdab.catalog.codec import record_from_json
-from hdab.catalog.labels import label, ui_text
+from hdab.catalog.labels import label
 from hdab.catalog.models import DatasetStatus
 from hdab.catalog.publish import catalog_page_graph
 from hdab.catalog.rdf.formats import (
@@ -141,7 +141,6 @@ def datasets_page(
         "result": result,
         "query": query,
         "lang": lang,
-        "t": ui_text(lang),
         "label": label,
         "toggle": toggle,
         "selected": query.filters,
@@ -191,7 +190,6 @@ def dataset(
         {
             "record": record,
             "lang": lang,
-            "t": ui_text(lang),
             "label": label,
             "formats": FORMATS,
             "schema_org": json.dumps(schema_org(record, lang), ensure_ascii=False).replace("</", "<\\/"),

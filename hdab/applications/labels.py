@@ -214,9 +214,52 @@ ERRORS: dict[str, str] = {
         N_("a permit needs at least one authorised person"),
         N_("the draft is not valid; see errors"),
         N_("the application cannot be submitted yet; see errors"),
+        N_("recurring deliveries are for public-sector bodies (Art. 67(5))"),
+        N_("the study population may not change"),
+        N_("the recurrence may be kept or removed, not changed"),
+        N_("name the persons who will access the data, principal investigator first"),
+        N_("explain why anonymised data cannot serve your purpose (Art. 66(3), 67(e))"),
+        N_("statistics are answered only in anonymised form (Art. 69(1))"),
+        N_("the period may only be shortened"),
+        N_("anonymised data may not become pseudonymised"),
+        N_("the study population may not become everyone"),
+        N_("generalisations may be added, not removed"),
     )
 }
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            r"^purpose \((?P<purpose>[a-f])\) of Art\. 53\(1\) is open only to public-sector bodies"
+            r" \(Art\. 53\(2\)\)$"
+        ),
+        N_("purpose (%(purpose)s) of Art. 53(1) is open only to public-sector bodies (Art. 53(2))"),
+    ),
+    (
+        re.compile(r"^'(?P<dataset>[^']+)' is asked for more than once: ask for each dataset once$"),
+        N_("%(dataset)s is asked for more than once: ask for each dataset once"),
+    ),
+    (
+        re.compile(
+            r"^say why the study needs everyone in this dataset, not only the study population"
+            r" \(at least (?P<n>\d+) characters\)$"
+        ),
+        N_(
+            "say why the study needs everyone in this dataset, not only the study population"
+            " (at least %(n)s characters)"
+        ),
+    ),
+    (
+        re.compile(r"^the catalogue has no variable '(?P<variable>[^']+)' in dataset '(?P<dataset>[^']+)'$"),
+        N_("the catalogue has no variable %(variable)s in dataset %(dataset)s"),
+    ),
+    (
+        re.compile(r"^'(?P<dataset>[^']+)' is not among the datasets asked for$"),
+        N_("%(dataset)s is not among the datasets asked for"),
+    ),
+    (
+        re.compile(r"^'(?P<dataset>[^']+)' has no criteria \(code prefixes\) defining a population$"),
+        N_("%(dataset)s has no criteria (code prefixes) defining a population"),
+    ),
     (
         re.compile(r"^dataset '(?P<dataset>[^']+)' has no variable '(?P<variable>[^']+)'$"),
         N_("dataset %(dataset)s has no variable %(variable)s"),

@@ -269,6 +269,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         N_("the catalogue has no dataset %(dataset)s"),
     ),
     (re.compile(r"^Value error, (?P<detail>.*)$"), N_("%(detail)s")),
+    (
+        re.compile(r"^String should match pattern '\^\[0-9\]\{9\}\$'$"),
+        N_("give the nine digits of an organisation number"),
+    ),
     (re.compile(r"^String should match pattern .*$"), N_("the value does not have the expected form")),
     (re.compile(r"^value is not a valid email address.*$"), N_("this is not a valid email address")),
     (re.compile(r"^Input should be a valid date.*$"), N_("give a date as day, month and year")),

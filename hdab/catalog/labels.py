@@ -44,3 +44,63 @@ def label(iri: str | None, lang: str) -> str:
     code = code_of(iri)
     text = _LABELS.get(code)
     return code if text is None else translate(lang, text)
+
+
+# a variable's datatype (XSD) in words
+DATATYPES: dict[str, str] = {
+    "string": N_("Text"),
+    "date": N_("Date"),
+    "dateTime": N_("Date and time"),
+    "decimal": N_("Decimal number"),
+    "integer": N_("Whole number"),
+    "boolean": N_("Yes or no"),
+    "gYear": N_("Year"),
+}
+
+# the metadata quality report (hdab.catalog.quality, after data.europa.eu's MQA): dimensions,
+# indicators and the rating
+QUALITY: dict[str, str] = {
+    "findability": N_("Findability"),
+    "accessibility": N_("Accessibility"),
+    "interoperability": N_("Interoperability"),
+    "reusability": N_("Reusability"),
+    "contextuality": N_("Context"),
+    "excellent": N_("excellent"),
+    "good": N_("good"),
+    "sufficient": N_("sufficient"),
+    "bad": N_("bad"),
+    "keyword": N_("keywords"),
+    "theme": N_("themes"),
+    "spatial": N_("geographical coverage"),
+    "temporal": N_("time coverage"),
+    "access_url_responds": N_("the access address answers"),
+    "download_url": N_("a download address"),
+    "download_url_responds": N_("the download address answers"),
+    "format": N_("a format"),
+    "media_type": N_("a media type"),
+    "format_media_type_from_vocabulary": N_("format and media type from the EU vocabularies"),
+    "non_proprietary": N_("a non-proprietary format"),
+    "machine_readable": N_("a machine-readable format"),
+    "dcat_ap_compliance": N_("valid DCAT-AP"),
+    "licence": N_("a licence"),
+    "known_licence": N_("a known licence"),
+    "access_rights": N_("access rights"),
+    "access_rights_vocabulary": N_("access rights from the EU vocabulary"),
+    "contact_point": N_("a contact point"),
+    "publisher": N_("a publisher"),
+    "rights": N_("rights"),
+    "byte_size": N_("the file size"),
+    "issued": N_("the date of issue"),
+    "modified": N_("the date of change"),
+}
+
+
+def datatype_label(datatype: str | None, lang: str) -> str:
+    if not datatype:
+        return ""
+    code = code_of(datatype).removeprefix("xsd:")
+    return translate(lang, DATATYPES[code]) if code in DATATYPES else code
+
+
+def quality_label(code: str, lang: str) -> str:
+    return translate(lang, QUALITY[code]) if code in QUALITY else code

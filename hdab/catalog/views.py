@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hdab.catalog import repository, service
 from hdab.catalog.codec import record_from_json
-from hdab.catalog.labels import label
+from hdab.catalog.labels import datatype_label, label, quality_label
 from hdab.catalog.models import DatasetStatus
 from hdab.catalog.publish import catalog_page_graph
 from hdab.catalog.rdf.formats import (
@@ -191,6 +191,8 @@ def dataset(
             "record": record,
             "lang": lang,
             "label": label,
+            "datatype_label": datatype_label,
+            "quality_label": quality_label,
             "formats": FORMATS,
             "schema_org": json.dumps(schema_org(record, lang), ensure_ascii=False).replace("</", "<\\/"),
             "version": row.version,

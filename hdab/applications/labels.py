@@ -43,7 +43,7 @@ STATUSES: dict[Status, str] = {
     Status.REVOKED: N_("Revoked"),
 }
 
-DECISIONS = {"approved": N_("approved"), "refused": N_("refused")}
+DECISIONS = {"POSITIVE": N_("approved"), "NEGATIVE": N_("refused")}
 
 # command -> (its button, what it does in one sentence)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -125,6 +125,8 @@ DEADLINES: dict[str, str] = {
     "answer": N_("Answer to the statistics request"),
     "publication": N_("Publication in the register"),
     "appeal": N_("Last day to appeal"),
+    "permit_expiry": N_("The permit ends"),
+    "data_deletion": N_("The data are deleted"),
 }
 
 # the inputs of the command forms: label and, where useful, a hint

@@ -129,7 +129,9 @@ def test_a_researcher_applies_through_the_pages_and_staff_decide(
         {"valid_until": "2029-12-31", "conditions": "No linkage"},
     )
     case_page = client.get(f"/applications/{case_id}?lang=en")
-    assert 'id="permit-link"' in case_page.text
+    assert 'id="permit-link"' in case_page.text and '<html lang="en"' in case_page.text
+    assert "Decision made (approved)" in case_page.text and "The permit ends" in case_page.text
+    assert "POSITIVE" not in case_page.text and "permit_expiry" not in case_page.text
     permit_id = case_page.text.split('href="/permits/')[1].split('"')[0]
     permit_page = client.get(f"/permits/{permit_id}")
     assert permit_page.status_code == 200 and "/jws?version=1" in permit_page.text

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from hdab.applications.domain import Purpose, Status
-from hdab.core.i18n import N_, translate
+from hdab.core.i18n import N_, format_date, translate
 
 PURPOSES: dict[Purpose, str] = {
     Purpose.PUBLIC_HEALTH: N_("(a) public interest in public and occupational health"),
@@ -216,6 +216,22 @@ ERRORS: dict[str, str] = {
         N_("a permit needs at least one authorised person"),
         N_("the draft is not valid; see errors"),
         N_("the application cannot be submitted yet; see errors"),
+        N_("Art. 68(1) has criteria a to h only"),
+        N_("the application is not complete; see errors"),
+        N_("the assessment is not valid; see errors"),
+        N_("the decision deadline has already been extended once (Art. 68(4))"),
+        N_("record the assessment before deciding"),
+        N_("only a refusal can be appealed"),
+        N_("you made the decision under appeal; another decision maker must review it"),
+        N_("only an approved statistics request is answered"),
+        N_("say what to change: specification, persons or conditions"),
+        N_("the amendment is not valid; see errors"),
+        N_("a permit can be extended only once (Art. 68(12))"),
+        N_("the new end date must be after the current one"),
+        N_("the completed application is not valid; see errors"),
+        N_("only applicants create applications"),
+        N_("another command changed this application at the same moment; reload and try again"),
+        N_("too early"),
         N_("recurring deliveries are for public-sector bodies (Art. 67(5))"),
         N_("the study population may not change"),
         N_("the recurrence may be kept or removed, not changed"),
@@ -229,6 +245,30 @@ ERRORS: dict[str, str] = {
     )
 }
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            r"^the applicant has until (?P<date>[0-9-]+) to complete the application \(Art\. 68\(4\)\)$"
+        ),
+        N_("the applicant has until %(date)s to complete the application (Art. 68(4))"),
+    ),
+    (
+        re.compile(
+            r"^criteria (?P<criteria>[a-h, ]+) of Art\. 68\(1\) are not met; a permit cannot be issued$"
+        ),
+        N_("criteria %(criteria)s of Art. 68(1) are not met; a permit cannot be issued"),
+    ),
+    (
+        re.compile(r"^a permit or extension is valid for at most (?P<n>\d+) years \(Art\. 68\(12\)\)$"),
+        N_("a permit or extension is valid for at most %(n)s years (Art. 68(12))"),
+    ),
+    (
+        re.compile(r"^the time to appeal ended on (?P<date>[0-9-]+) \(3 weeks after the decision\)$"),
+        N_("the time to appeal ended on %(date)s (3 weeks after the decision)"),
+    ),
+    (
+        re.compile(r"^at most (?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})$"),
+        N_("at most %(date)s"),
+    ),
     (
         re.compile(
             r"^purpose \((?P<purpose>[a-f])\) of Art\. 53\(1\) is open only to public-sector bodies"
@@ -320,6 +360,9 @@ def error_text(message: str, lang: str) -> tuple[str, bool]:
     for pattern, msgid in PATTERNS:
         found = pattern.match(message)
         if found:
-            inner = {k: error_text(v, lang)[0] if k == "detail" else v for k, v in found.groupdict().items()}
+            inner = {
+                k: error_text(v, lang)[0] if k == "detail" else format_date(v, lang) if k == "date" else v
+                for k, v in found.groupdict().items()
+            }
             return translate(lang, msgid) % inner, True
     return message, False

@@ -116,16 +116,19 @@ def _field_error_messages(path: Path) -> list[str]:
     return texts
 
 
-def test_the_application_forms_messages_are_said_in_bokmal() -> None:
+def test_the_forms_and_the_workflows_messages_are_said_in_bokmal() -> None:
     package = REPOSITORY_ROOT / "hdab" / "applications"
-    messages = _field_error_messages(package / "forms.py")
-    assert len(messages) >= 15
+    messages = _field_error_messages(package / "forms.py") + _field_error_messages(package / "handlers.py")
+    assert len(messages) >= 30
     untranslated = [m for m in messages if not labels.error_text(m, "nb")[1]]
     assert not untranslated, f"add these to hdab/applications/labels.py ERRORS: {untranslated}"
     assert labels.error_text("give the application a title", "nb") == ("gi søknaden en tittel", True)
     said = labels.error_text("dataset 'npr-somatikk' has no variable 'x'", "nb")
     assert said == ("datasettet npr-somatikk har ingen variabel x", True)
     assert labels.error_text("something nobody wrote down", "nb") == ("something nobody wrote down", False)
+    # a date in a message is said as a date in the page's language
+    said = labels.error_text("the time to appeal ended on 2027-03-01 (3 weeks after the decision)", "nb")
+    assert said == ("klagefristen gikk ut 1. mars 2027 (3 uker etter vedtaket)", True)
 
 
 @pytest.mark.parametrize(

@@ -104,6 +104,11 @@ def test_from_search_to_delivered_extract_and_published_decision(browser: Any, s
     # the form, section by section
     page.goto(f"{case_url}/edit/applicant")
     journey.shot("applicant-section")
+    # by keyboard: the first Tab reaches the skip link, which takes focus past the menus
+    page.keyboard.press("Tab")
+    expect(page.locator(".ds-skip-link")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
     # a section that fails comes back with what was typed, the error at its field and in a summary
     page.fill('input[name="organisation_name"]', "Universitetet i Oslo")
     page.fill('input[name="organisation"]', "97475")

@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: install install-dev run test lint format bench clean
+.PHONY: install install-dev run test lint format bench messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hdab needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -45,6 +45,13 @@ format: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench
+
+## Extract every page text (babel.cfg) into both catalogues, keeping what is translated; new texts
+## come in empty: translate them in hdab/locale/{nb,en}/LC_MESSAGES/messages.po (tests/core/test_i18n.py).
+messages: install-dev
+	@mkdir -p var
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k N_ --no-location --sort-output -o var/messages.pot .
+	$(BIN)/pybabel --quiet update -i var/messages.pot -d hdab/locale -D messages -w 100 --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

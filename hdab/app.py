@@ -40,7 +40,7 @@ from hdab.core.scheduler import InProcessScheduler
 from hdab.core.security import SecurityHeaders
 from hdab.core.settings import Settings
 from hdab.core.templating import templates
-from hdab.core.web import health_router, preferred_language
+from hdab.core.web import health_router, language_router, preferred_language
 from hdab.extracts import health as extracts_health
 from hdab.extracts import routes as extracts_routes
 from hdab.extracts import views as extracts_views
@@ -196,6 +196,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     app.include_router(apidocs.router)  # before /static: it mounts /static/apidocs
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
+    app.include_router(language_router)
     app.include_router(core_router)
     for router in ROUTERS:
         app.include_router(router)

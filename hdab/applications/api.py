@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hdab.applications import handlers, service
 from hdab.applications.domain import CaseType, DataSpecification, Decision, Recurrence, Schedule
+from hdab.applications.labels import status_label
 from hdab.applications.models import Application
 from hdab.applications.state import PermitVersion
 from hdab.core.auth import Principal
@@ -30,6 +31,7 @@ __all__ = [
     "permit_versions",
     "recurring_permits",
     "statistics_request",
+    "status_label",  # a case's or permit's status in words, for the extract pages
 ]
 
 

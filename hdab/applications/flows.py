@@ -135,9 +135,11 @@ def notify(
     """
     title_en, title_nb = STATUS_TEXT.get(status, (status.value, status.value))
     title = f"{title_en} / {title_nb}: {row.title or row.id}"
+    # in words, bokmål first (the pages' default), with the address of the case page
+    link = f"{runtime.settings().base_url}/applications/{row.id}"
     body = (
-        f"Application {row.id} ({row.title or 'untitled'}) is now {status.value}.\n"
-        f"Søknad {row.id} ({row.title or 'uten tittel'}) har nå status {status.value}.\n"
+        f"{title_nb}: {row.title or 'søknad uten tittel'}.\nSe saken: {link}\n\n"
+        f"{title_en}: {row.title or 'untitled application'}.\nSee the case: {link}\n"
     )
     recipients: dict[str, str | None] = {}
     if row.owner_email:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hdab.applications import forms, handlers, labels, register, repository, service
 from hdab.applications.auth import principal_with_bindings
-from hdab.applications.domain import ApplicationForm, CaseType, Purpose
+from hdab.applications.domain import ASSESSMENT_CRITERIA, ApplicationForm, CaseType, Purpose
 from hdab.applications.models import Application, Notification, Permit
 from hdab.applications.schemas import case_view, summary
 from hdab.catalog import api as catalog
@@ -48,21 +48,78 @@ SECTION_FIELDS = {
 def _page(
     request: Request, template: str, principal: Principal | None, status_code: int = 200, **context: Any
 ) -> Response:
-    lang = preferred_language(request)
     return templates.TemplateResponse(
         request,
         template,
         {
             "principal": principal,
-            "lang": lang,
-            "t": labels.ui(lang),
-            "purpose_label": labels.purpose_label,
-            "status_label": labels.status_label,
+            "labels": labels,
             "purposes": list(Purpose),
             **context,
         },
         status_code=status_code,
     )
+
+
+def _input_name(field: str) -> str:
+    """The form input a field error belongs to (``specification.datasets.0.period`` -> ``d0_start``)."""
+    parts = field.split(".")
+    head, rest = parts[0], parts[1:]
+    if head == "applicant" and rest:
+        return rest[0]
+    if head == "specification":
+        if len(rest) >= 2 and rest[0] in ("datasets", "tables") and rest[1].isdigit():
+            prefix = ("d" if rest[0] == "datasets" else "t") + rest[1]
+            inner = rest[2] if len(rest) > 2 else "variables"
+            names = {
+                "period": "start",
+                "cohort": "prefixes",
+                "quasi_identifiers": "quasi",
+                "dataset": "variables",
+                "dimensions": "dimensions",
+            }
+            return f"{prefix}_{names.get(inner, inner)}"
+        if rest and rest[0] == "population":
+            return "population"
+        if rest and rest[0] == "recurrence":
+            return rest[1] if len(rest) > 1 and rest[1] == "recipient_organisation" else "schedule"
+        return "datasets"
+    if head == "access_period":
+        return "access_start"
+    if head == "criteria" and rest:
+        return f"criteria_{rest[0]}_met"
+    return head or "form"
+
+
+def _section_of(field: str) -> str:
+    head = field.split(".")[0]
+    return next((s for s, names in SECTION_FIELDS.items() if head in names), "submit")
+
+
+def _errors_view(
+    errors: list[FieldError], lang: str, *, here: str | None = None, case_id: str | None = None, key: str = ""
+) -> tuple[list[dict[str, str]], dict[str, list[dict[str, str]]]]:
+    """The error summary (each message with a link to its field) and the messages by input name.
+
+    ``here``: the form section shown (errors of other sections link to theirs); ``key``: a prefix
+    of the inputs' ids where one page has several forms (the case page's commands)."""
+    summary: list[dict[str, str]] = []
+    by_name: dict[str, list[dict[str, str]]] = {}
+    for error in errors:
+        text, known = labels.error_text(error.message, lang)
+        entry = {"text": text, "lang": lang if known else "en"}
+        if not error.field:
+            summary.append({**entry, "href": ""})
+            continue
+        name = key + _input_name(error.field)
+        section = _section_of(error.field)
+        if case_id is not None and here is not None and section != here:
+            href = f"/applications/{case_id}/edit/{section}#f-{name}"
+        else:
+            href = f"#f-{name}"
+            by_name.setdefault(name, []).append(entry)
+        summary.append({**entry, "href": href})
+    return summary, by_name
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -232,6 +289,26 @@ def edit_page(
     return _edit(request, session, principal, case_id, section, [])
 
 
+class FormValues:
+    """What a form shows: what the person just typed when it came back with errors, else what is saved."""
+
+    def __init__(self, posted: Any | None) -> None:
+        self.posted = posted
+
+    def get(self, name: str, stored: Any) -> Any:
+        if self.posted is None:
+            return stored
+        return self.posted.get(name, "")
+
+    def checked(self, name: str, stored: bool) -> bool:
+        return stored if self.posted is None else self.posted.get(name) == "on"
+
+    def chosen(self, name: str, stored: Any) -> set[str]:
+        if self.posted is None:
+            return {str(v) for v in stored or ()}
+        return {str(v) for v in self.posted.getlist(name)}
+
+
 def _edit(
     request: Request,
     session: Session,
@@ -240,6 +317,7 @@ def _edit(
     section: str,
     errors: list[FieldError],
     status_code: int = 200,
+    posted: Any | None = None,
 ) -> Response:
     if section not in SECTIONS:
         raise NotFound(f"no section {section!r}")
@@ -247,11 +325,16 @@ def _edit(
     if handlers.CaseRole.APPLICANT not in service.case_roles(principal, loaded):
         raise Forbidden(f"only the applicant's team edits the application; see /applications/{case_id}")
     state = loaded.state
+    lang = preferred_language(request)
     missing = forms.missing_fields(state.kind, state.form, catalog.variable_lookup(session))
     datasets = {d.dataset: catalog.dataset(session, d.dataset) for d in state.form.specification.datasets}
     for table in state.form.specification.tables:
         for ref in table.dimensions:
             datasets.setdefault(ref.dataset, catalog.dataset(session, ref.dataset))
+    summary, field_errors = _errors_view(errors, lang, here=section, case_id=case_id)
+    # what is still to do, section by section (the task list), and on the last page with links
+    open_sections = {_section_of(e.field) for e in missing}
+    todo, _ = _errors_view(missing, lang, here="", case_id=case_id)
     return _page(
         request,
         "applications/edit.html",
@@ -259,8 +342,12 @@ def _edit(
         case=state,
         section=section,
         sections=SECTIONS,
-        errors=errors or _section_errors(missing, section) if section != "submit" else errors or missing,
+        summary=summary,
+        field_errors=field_errors,
+        open_sections=open_sections,
+        todo=todo,
         missing=missing,
+        values=FormValues(posted),
         catalogue=datasets,
         status_code=status_code,
     )
@@ -385,9 +472,8 @@ async def save_section(
         with service.all_or_nothing(session):
             service.update_draft(session, principal, case_id, changes)
     except ProblemError as exc:
-        return _edit(
-            request, session, principal, case_id, section, exc.errors or [FieldError("", exc.detail)], 422
-        )
+        errors = exc.errors or [FieldError("", exc.detail)]
+        return _edit(request, session, principal, case_id, section, errors, 422, posted=data)
     if section == "submit" and data.get("action") == "submit":
         try:
             with service.all_or_nothing(session):
@@ -468,19 +554,35 @@ def _case(
     errors: list[FieldError],
     failed: str | None,
     status_code: int = 200,
+    posted: Any | None = None,
 ) -> Response:
     loaded = service.visible(session, principal, case_id)
+    # only the commands this person may run on the case now (the same rule the API applies)
     view = case_view(loaded, service.allowed(principal, loaded))
     actions = [(name, command_fields(name)) for name in view["allowed_commands"] if name != "update-draft"]
+    lang = preferred_language(request)
+    summary, field_errors = _errors_view(errors, lang, key=f"{failed}-" if failed else "")
+    spec = loaded.state.specification
+    datasets = {d.dataset: catalog.dataset(session, d.dataset) for d in spec.datasets}
+    for table in spec.tables:
+        for ref in table.dimensions:
+            datasets.setdefault(ref.dataset, catalog.dataset(session, ref.dataset))
     return _page(
         request,
         "applications/case.html",
         principal,
         case=view,
         state=loaded.state,
+        form=loaded.state.form,
+        spec=spec,
+        catalogue=datasets,
+        may_edit=handlers.CaseRole.APPLICANT in service.case_roles(principal, loaded),
         actions=actions,
-        errors=errors,
+        summary=summary,
+        field_errors=field_errors,
         failed=failed,
+        values=FormValues(posted),
+        criteria=ASSESSMENT_CRITERIA,
         now=clock.now(),
         status_code=status_code,
     )
@@ -506,7 +608,7 @@ async def do_command(
         if exc.status in (401, 404):
             raise
         errors = exc.errors or [FieldError("", exc.detail)]
-        return _case(request, session, principal, case_id, errors, command, exc.status)
+        return _case(request, session, principal, case_id, errors, command, exc.status, posted=data)
     return _see_other(f"/applications/{case_id}#timeline")
 
 

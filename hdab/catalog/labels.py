@@ -1,158 +1,40 @@
-"""Display labels for controlled values and page texts, in English and Norwegian Bokmål."""
+"""Labels of the vocabulary values the catalogue shows: English msgids, translated by hdab.core.i18n."""
 
 from __future__ import annotations
 
 from hdab.catalog.rdf.namespaces import code_of
+from hdab.core.i18n import N_, translate
 
 # Labels of the vocabulary values the catalogue shows; unknown values show their code.
-_LABELS: dict[str, tuple[str, str]] = {
-    "HEAL": ("Health", "Helse"),
-    "NON_PUBLIC": ("Non-public", "Ikke-offentlig"),
-    "PUBLIC": ("Public", "Offentlig"),
-    "RESTRICTED": ("Restricted", "Begrenset"),
-    "PHDR": ("Population-based health registries", "Befolkningsbaserte helseregistre"),
-    "HRAD": ("Healthcare-related administrative data", "Administrative helsedata"),
-    "ICD-10": ("ICD-10", "ICD-10"),
-    "ICPC-2": ("ICPC-2", "ICPC-2"),
-    "PROC-CODES-NAT": (
-        "National procedure codes (NCSP, NCMP, NCRP)",
-        "Nasjonale prosedyrekoder (NCSP, NCMP, NCRP)",
-    ),
-    "HEALTH_SYSTEMS": ("Health systems", "Helsesystemer"),
-    "MENTAL_HEALTH": ("Mental health and substance use", "Psykisk helse og rus"),
-    "LIFECOURSE_HEALTH": ("Life-course health", "Helse gjennom livsløpet"),
-    "NOR": ("Norway", "Norge"),
-    "ANNUAL": ("Yearly", "Årlig"),
-    "ANNUAL_3": ("Three times a year (tertial)", "Tre ganger i året (tertial)"),
-    "CONT": ("Continuously", "Fortløpende"),
-    "PARQUET": ("Parquet", "Parquet"),
-    "CSV": ("CSV", "CSV"),
+_LABELS: dict[str, str] = {
+    "HEAL": N_("Health"),
+    "NON_PUBLIC": N_("Non-public"),
+    "PUBLIC": N_("Public"),
+    "RESTRICTED": N_("Restricted"),
+    "PHDR": N_("Population-based health registries"),
+    "HRAD": N_("Healthcare-related administrative data"),
+    "ICD-10": N_("ICD-10"),
+    "ICPC-2": N_("ICPC-2"),
+    "PROC-CODES-NAT": N_("National procedure codes (NCSP, NCMP, NCRP)"),
+    "HEALTH_SYSTEMS": N_("Health systems"),
+    "MENTAL_HEALTH": N_("Mental health and substance use"),
+    "LIFECOURSE_HEALTH": N_("Life-course health"),
+    "NOR": N_("Norway"),
+    "ANNUAL": N_("Yearly"),
+    "ANNUAL_3": N_("Three times a year (tertial)"),
+    "CONT": N_("Continuously"),
+    "PARQUET": N_("Parquet"),
+    "CSV": N_("CSV"),
     # disclosure roles and default generalisations of variables (hdab/catalog/rdf/hdab.ttl)
-    "direct_identifier": ("Direct identifier: never delivered", "Direkte identifiserende: utleveres aldri"),
-    "quasi_identifier": (
-        "Indirectly identifying: at least k persons per combination",
-        "Indirekte identifiserende: minst k personer per kombinasjon",
-    ),
-    "sensitive": ("Sensitive: at least two values per group", "Sensitiv: minst to verdier per gruppe"),
-    "non_identifying": ("Not identifying", "Ikke identifiserende"),
-    "unclassified": ("Not classified yet", "Ikke klassifisert ennå"),
-    "month": ("To the month", "Til måned"),
-    "year": ("To the year", "Til år"),
-    "county": ("To the county", "Til fylke"),
-    "exact": ("As recorded", "Som registrert"),
-}
-
-_UI: dict[str, dict[str, str]] = {
-    "en": {
-        "catalogue": "Data catalogue",
-        "datasets": "Datasets",
-        "variables": "Variables",
-        "name": "Name",
-        "title": "Title",
-        "description": "Description",
-        "datatype": "Type",
-        "code_list": "Code list",
-        "disclosure": "Disclosure role",
-        "anonymised_as": "In anonymised data",
-        "coding_systems": "Coding systems",
-        "coverage": "Coverage",
-        "period": "Period",
-        "from": "from",
-        "to": "to",
-        "population": "Population",
-        "ages": "Typical ages",
-        "access": "Access conditions",
-        "access_text": "Access only with a data permit (EHDS Art. 68) or as anonymised statistics on request"
-        " (Art. 69), in the secure processing environment.",
-        "apply": "Apply for access",
-        "select": "Select",
-        "add_to_cart": "Add the dataset and the selected variables to my application",
-        "statistics": "Ask for statistics",
-        "formats": "Metadata as RDF",
-        "publisher": "Publisher",
-        "frequency": "Updated",
-        "categories": "Health categories",
-        "keywords": "Keywords",
-        "quality": "Metadata quality",
-        "average": "catalogue average",
-        "version": "Version",
-        "modified": "Modified",
-        "language_switch": "Norsk",
-        "search": "Search",
-        "search_placeholder": "Search datasets and variables",
-        "results": "datasets",
-        "variables_matched": "Matching variables",
-        "more": "More results",
-        "facet_theme": "Theme",
-        "facet_health_category": "Health category",
-        "facet_publisher": "Publisher",
-        "facet_access_rights": "Access rights",
-        "facet_coding_system": "Coding system",
-        "facet_keyword": "Keyword",
-        "facet_language": "Language",
-        "facet_temporal": "Period",
-        "facet_has_variable": "Has variable",
-        "other_lang": "nb",
-        "distributions": "Distributions",
-        "legal_basis": "Legal basis",
-        "purpose": "Purpose",
-        "provenance": "Provenance",
-    },
-    "nb": {
-        "catalogue": "Datakatalog",
-        "datasets": "Datasett",
-        "variables": "Variabler",
-        "name": "Navn",
-        "title": "Tittel",
-        "description": "Beskrivelse",
-        "datatype": "Type",
-        "code_list": "Kodeverk",
-        "disclosure": "Rolle ved utlevering",
-        "anonymised_as": "I anonymiserte data",
-        "coding_systems": "Kodeverk",
-        "coverage": "Dekning",
-        "period": "Periode",
-        "from": "fra",
-        "to": "til",
-        "population": "Populasjon",
-        "ages": "Typisk alder",
-        "access": "Tilgangsvilkår",
-        "access_text": "Tilgang bare med datatilgangstillatelse (EHDS art. 68) eller som anonymisert"
-        " statistikk på forespørsel (art. 69), i det sikre behandlingsmiljøet.",
-        "apply": "Søk om tilgang",
-        "select": "Velg",
-        "add_to_cart": "Legg datasettet og de valgte variablene i søknaden min",
-        "statistics": "Be om statistikk",
-        "formats": "Metadata som RDF",
-        "publisher": "Utgiver",
-        "frequency": "Oppdateres",
-        "categories": "Helsekategorier",
-        "keywords": "Emneord",
-        "quality": "Metadatakvalitet",
-        "average": "snitt i katalogen",
-        "version": "Versjon",
-        "modified": "Endret",
-        "language_switch": "English",
-        "search": "Søk",
-        "search_placeholder": "Søk i datasett og variabler",
-        "results": "datasett",
-        "variables_matched": "Treff i variabler",
-        "more": "Flere treff",
-        "facet_theme": "Tema",
-        "facet_health_category": "Helsekategori",
-        "facet_publisher": "Utgiver",
-        "facet_access_rights": "Tilgang",
-        "facet_coding_system": "Kodeverk",
-        "facet_keyword": "Emneord",
-        "facet_language": "Språk",
-        "facet_temporal": "Periode",
-        "facet_has_variable": "Har variabel",
-        "other_lang": "en",
-        "distributions": "Distribusjoner",
-        "legal_basis": "Rettslig grunnlag",
-        "purpose": "Formål",
-        "provenance": "Opphav",
-    },
+    "direct_identifier": N_("Direct identifier: never delivered"),
+    "quasi_identifier": N_("Indirectly identifying: at least k persons per combination"),
+    "sensitive": N_("Sensitive: at least two values per group"),
+    "non_identifying": N_("Not identifying"),
+    "unclassified": N_("Not classified yet"),
+    "month": N_("To the month"),
+    "year": N_("To the year"),
+    "county": N_("To the county"),
+    "exact": N_("As recorded"),
 }
 
 
@@ -160,11 +42,65 @@ def label(iri: str | None, lang: str) -> str:
     if not iri:
         return ""
     code = code_of(iri)
-    pair = _LABELS.get(code)
-    if pair is None:
-        return code
-    return pair[1] if lang == "nb" else pair[0]
+    text = _LABELS.get(code)
+    return code if text is None else translate(lang, text)
 
 
-def ui_text(lang: str) -> dict[str, str]:
-    return _UI["nb" if lang == "nb" else "en"]
+# a variable's datatype (XSD) in words
+DATATYPES: dict[str, str] = {
+    "string": N_("Text"),
+    "date": N_("Date"),
+    "dateTime": N_("Date and time"),
+    "decimal": N_("Decimal number"),
+    "integer": N_("Whole number"),
+    "boolean": N_("Yes or no"),
+    "gYear": N_("Year"),
+}
+
+# the metadata quality report (hdab.catalog.quality, after data.europa.eu's MQA): dimensions,
+# indicators and the rating
+QUALITY: dict[str, str] = {
+    "findability": N_("Findability"),
+    "accessibility": N_("Accessibility"),
+    "interoperability": N_("Interoperability"),
+    "reusability": N_("Reusability"),
+    "contextuality": N_("Context"),
+    "excellent": N_("excellent"),
+    "good": N_("good"),
+    "sufficient": N_("sufficient"),
+    "bad": N_("bad"),
+    "keyword": N_("keywords"),
+    "theme": N_("themes"),
+    "spatial": N_("geographical coverage"),
+    "temporal": N_("time coverage"),
+    "access_url_responds": N_("the access address answers"),
+    "download_url": N_("a download address"),
+    "download_url_responds": N_("the download address answers"),
+    "format": N_("a format"),
+    "media_type": N_("a media type"),
+    "format_media_type_from_vocabulary": N_("format and media type from the EU vocabularies"),
+    "non_proprietary": N_("a non-proprietary format"),
+    "machine_readable": N_("a machine-readable format"),
+    "dcat_ap_compliance": N_("valid DCAT-AP"),
+    "licence": N_("a licence"),
+    "known_licence": N_("a known licence"),
+    "access_rights": N_("access rights"),
+    "access_rights_vocabulary": N_("access rights from the EU vocabulary"),
+    "contact_point": N_("a contact point"),
+    "publisher": N_("a publisher"),
+    "rights": N_("rights"),
+    "byte_size": N_("the file size"),
+    "issued": N_("the date of issue"),
+    "modified": N_("the date of change"),
+}
+
+
+def datatype_label(datatype: str | None, lang: str) -> str:
+    if not datatype:
+        return ""
+    code = code_of(datatype).removeprefix("xsd:")
+    return translate(lang, DATATYPES[code]) if code in DATATYPES else code
+
+
+def quality_label(code: str, lang: str) -> str:
+    return translate(lang, QUALITY[code]) if code in QUALITY else code

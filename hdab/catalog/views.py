@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hdab.catalog import repository, service
 from hdab.catalog.codec import record_from_json
-from hdab.catalog.labels import label, ui_text
+from hdab.catalog.labels import datatype_label, label, quality_label
 from hdab.catalog.models import CatalogDataset, DatasetStatus
 from hdab.catalog.publish import (
     additions,
@@ -301,7 +301,6 @@ def datasets_page(
         "result": result,
         "query": query,
         "lang": lang,
-        "t": ui_text(lang),
         "label": label,
         "toggle": toggle,
         "selected": query.filters,
@@ -357,8 +356,9 @@ def dataset(
         {
             "record": record,
             "lang": lang,
-            "t": ui_text(lang),
             "label": label,
+            "datatype_label": datatype_label,
+            "quality_label": quality_label,
             "formats": FORMATS,
             "schema_org": json.dumps(schema_org(record, lang), ensure_ascii=False).replace("</", "<\\/"),
             "version": row.version,

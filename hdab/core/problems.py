@@ -17,8 +17,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hdab.core import i18n
 from hdab.core.errors import PROBLEM_JSON, FieldError, ProblemError, problem_body
 from hdab.core.templating import templates
+from hdab.core.web import preferred_language
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,14 @@ def render_problem(
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
 
+        lang = preferred_language(request)
+
+        def said(message: str) -> dict[str, str]:
+            # a message the catalogues know is shown in the page's language; another in English
+            text = i18n.translate(lang, message)
+            return {"text": text, "lang": lang if text != message or lang == "en" else "en"}
+
+        shown = said(detail)
         return templates.TemplateResponse(
             request,
             "core/error.html",
@@ -57,7 +67,9 @@ def render_problem(
                 "status": status,
                 "title": HTTPStatus(status).phrase,
                 "detail": detail,
-                "errors": errors or [],
+                "detail_text": shown["text"],
+                "detail_lang": shown["lang"],
+                "errors": [{**said(e.message), "field": e.field} for e in errors or []],
             },
             status_code=status,
             headers=headers,

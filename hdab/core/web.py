@@ -9,14 +9,16 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 import httpx
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from kombu import Connection
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from hdab.core import notices, runtime
+from hdab.core.errors import NotFound
 
 health_router = APIRouter(tags=["health"])
+language_router = APIRouter(include_in_schema=False)
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -164,17 +166,25 @@ def not_modified(request: Request, etag: str, last_modified: datetime | None) ->
 
 
 def cache_headers(etag: str, last_modified: datetime | None) -> dict[str, str]:
-    headers = {"ETag": etag, "Vary": "Accept, Accept-Language"}
+    headers = {"ETag": etag, "Vary": "Accept, Accept-Language, Cookie"}
     if last_modified is not None:
         headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
     return headers
 
 
+LANGUAGE_COOKIE = "hdab_lang"
+LANGUAGE_COOKIE_DAYS = 365
+
+
 def preferred_language(request: Request) -> str:
-    """The page language: ?lang= (nb or en), else Accept-Language, else Norwegian Bokmål."""
+    """The page language: ?lang= (nb or en), else the choice kept in the language cookie, else
+    Accept-Language, else Norwegian Bokmål."""
     chosen = request.query_params.get("lang")
     if chosen in ("nb", "en"):
         return chosen
+    kept = request.cookies.get(LANGUAGE_COOKIE)
+    if kept in ("nb", "en"):
+        return kept
     for part in request.headers.get("accept-language", "").split(","):
         tag = part.split(";")[0].strip().lower()
         if tag.startswith(("nb", "no", "nn")):
@@ -182,3 +192,22 @@ def preferred_language(request: Request) -> str:
         if tag.startswith("en"):
             return "en"
     return "nb"
+
+
+def _same_site_path(target: str | None) -> str:
+    """Only a path on this site (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@language_router.get("/language/{lang}", include_in_schema=False)
+def choose_language(lang: str, next: str = Query("/", max_length=2000)) -> Response:
+    """Keep the chosen language (a cookie, for a year) and go back to the page the person was on."""
+    if lang not in ("nb", "en"):
+        raise NotFound("the pages are in nb (Norwegian Bokmål) or en (English)")
+    response = RedirectResponse(_same_site_path(next), status_code=303)
+    response.set_cookie(
+        LANGUAGE_COOKIE, lang, max_age=LANGUAGE_COOKIE_DAYS * 86400, path="/", samesite="lax", httponly=True
+    )
+    return response

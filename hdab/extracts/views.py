@@ -13,11 +13,22 @@ from hdab.core.auth import Principal, Role
 from hdab.core.errors import InvalidInput
 from hdab.core.templating import templates
 from hdab.core.web import db_session
+from hdab.extracts import labels
 from hdab.extracts.deliveries import service as deliveries
 from hdab.extracts.jobs import service
 from hdab.extracts.jobs.domain import JobStatus, ReviewDecision
 from hdab.extracts.jobs.schemas import job_view
 from hdab.extracts.provenance import synthetic_notice
+
+LABELS = {
+    "job_statuses": labels.JOB_STATUSES,
+    "job_kinds": labels.JOB_KINDS,
+    "steps": labels.STEPS,
+    "review": labels.REVIEW,
+    "schedules": labels.SCHEDULES,
+    "modes": labels.MODES,
+    "status_label": applications.status_label,
+}
 
 router = APIRouter(include_in_schema=False)
 staff = require_roles(Role.CASEWORKER, Role.ADMIN)
@@ -40,7 +51,14 @@ def job_page(
     return templates.TemplateResponse(
         request,
         "extracts/job.html",
-        {"job": job, "principal": principal, "notice": notice, "may_rerun": may_rerun, "newer": newer},
+        {
+            "job": job,
+            "principal": principal,
+            "notice": notice,
+            "may_rerun": may_rerun,
+            "newer": newer,
+            **LABELS,
+        },
     )
 
 
@@ -100,5 +118,6 @@ def permit_deliveries_page(
             "notices": notices,
             "jobs": service.of_permit(session, permit_id),
             "access": deliveries.access_log(session, permit_id),
+            **LABELS,
         },
     )

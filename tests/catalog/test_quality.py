@@ -116,5 +116,6 @@ def test_quality_endpoint_and_page(client: TestClient) -> None:
     assert body["urls_checked"] is False  # nothing checked yet: access URLs earn nothing
     assert body["points"] == 290.0
     page = client.get("/datasets/kpr-kuhr?lang=en", headers={"Accept": "text/html"})
-    assert 'id="quality"' in page.text and "290.0" in page.text
+    assert 'id="quality"' in page.text and "290 of 405 points (good)" in page.text
+    assert ">Interoperability<" in page.text  # the dimensions in words
     assert client.get("/api/datasets/nope/quality").status_code == 404

@@ -208,7 +208,9 @@ def test_pages_get_a_readable_error_page(client: TestClient) -> None:
     response = client.get("/no/such/page", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
-    assert "<h1>404 Not Found</h1>" in response.text
+    assert ">Fant ikke siden</h1>" in response.text and 'lang="nb"' in response.text
+    english = client.get("/no/such/page", headers={"Accept": "text/html", "Accept-Language": "en"})
+    assert ">Page not found</h1>" in english.text and '<html lang="en"' in english.text
     api = client.get("/api/no/such", headers={"Accept": "text/html"})
     assert api.headers["content-type"] == "application/problem+json"
 

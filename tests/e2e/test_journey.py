@@ -1,16 +1,18 @@
 """The whole journey in a real browser: search, cart, application, casework, fee, decision, extract,
-public register. A screenshot of every step is kept in ``test-artifacts/journey/``."""
+public register. Every page it visits is checked with axe-core (CSP on) and for reflow at 320 px,
+in both languages; screenshots at 1280 and 320 px are kept in ``test-artifacts/journey/`` with
+``accessibility.json``, the pages and what was found on each. Any finding fails the test."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hdab.registry import synth
+from tests.e2e.accessibility import Inspector
 from tests.support import backends
 from tests.support.backends import REPOSITORY_ROOT
 from tests.support.cli import hdab_run
@@ -32,12 +34,13 @@ class Journey:
         self.context = browser.new_context(locale="nb-NO")  # a Norwegian researcher: pages in Bokmål
         self.page = self.context.new_page()
         self.site = site
-        self.step = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for old in ARTIFACTS.glob("*.png"):
+            old.unlink()
+        self.inspector = Inspector(self.context, self.page, site, ARTIFACTS)
 
-    def shot(self, name: str) -> None:
-        self.step += 1
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.step:02d}-{name}.png"), full_page=True)
+    def shot(self, name: str, *, both_languages: bool = True) -> None:
+        """Check the page shown (axe, reflow) and keep its screenshots, in both languages."""
+        self.inspector.inspect(name, both_languages=both_languages)
 
     def sign_in(self, subject: str, roles: list[str], email: str = "") -> None:
         page = self.page
@@ -72,7 +75,17 @@ def test_from_search_to_delivered_extract_and_published_decision(browser: Any, s
 
     journey = Journey(browser, site)
     page = journey.page
+    page.goto(f"{site}/")
+    journey.shot("home")
+    page.goto(f"{site}/signin")
+    journey.shot("signin")
+    page.goto(f"{site}/dev/signin")
+    journey.shot("dev-signin")
     journey.sign_in("forsker", ["applicant"], email="forsker@uio.no")
+    page.goto(f"{site}/applications")
+    journey.shot("my-applications")
+    page.goto(f"{site}/applications/new?type=access")
+    journey.shot("new-application")
     # a researcher searches, opens NPR somatic care and puts it and two variables in the cart
     page.goto(f"{site}/datasets?lang=nb")
     page.locator("#q").press_sequentially("somatikk", delay=20)
@@ -80,9 +93,9 @@ def test_from_search_to_delivered_extract_and_published_decision(browser: Any, s
     journey.shot("search")
     page.locator('a[href="/datasets/npr-somatikk"]').first.click()
     page.wait_for_load_state()
+    journey.shot("dataset")
     page.check('input[name="variables"][value="hovedtilstand"]')
     page.check('input[name="variables"][value="kjonn"]')
-    journey.shot("dataset")
     page.click("#add-to-cart")
     page.wait_for_load_state()
     assert re.search(r"/applications/[0-9a-f-]{36}/edit/data$", page.url), page.url
@@ -90,11 +103,29 @@ def test_from_search_to_delivered_extract_and_published_decision(browser: Any, s
     journey.shot("cart")
     # the form, section by section
     page.goto(f"{case_url}/edit/applicant")
+    journey.shot("applicant-section")
+    # by keyboard: the first Tab reaches the skip link, which takes focus past the menus
+    page.keyboard.press("Tab")
+    expect(page.locator(".ds-skip-link")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+    # a section that fails comes back with what was typed, the error at its field and in a summary
+    page.fill('input[name="organisation_name"]', "Universitetet i Oslo")
+    page.fill('input[name="organisation"]', "97475")
+    page.click("#save")
+    page.wait_for_load_state()
+    expect(page.locator("#error-summary a[href='#f-organisation']")).to_have_count(1)
+    expect(page.locator("#f-organisation")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#f-organisation_name")).to_have_value("Universitetet i Oslo")
+    journey.shot("applicant-error", both_languages=False)
+    page.click("#error-summary a[href='#f-organisation']")
+    expect(page.locator("#f-organisation")).to_be_focused()
     page.fill('input[name="organisation_name"]', "Universitetet i Oslo")
     page.fill('input[name="organisation"]', "974757486")
     page.fill('textarea[name="persons"]', "forsker@uio.no, Kari Forsker\nanalytiker@uio.no, Ola Analytiker")
     page.click("#save")
     page.wait_for_load_state()
+    journey.shot("purpose-section")
     page.fill('input[name="title"]', "Hoftebrudd og ventetid")
     page.check('input[name="purpose"][value="e"]')
     page.fill('textarea[name="use_description"]', "Overlevelse etter hoftebrudd etter ventetid.")
@@ -105,6 +136,7 @@ def test_from_search_to_delivered_extract_and_published_decision(browser: Any, s
     journey.shot("data-section")
     page.click("#save")
     page.wait_for_load_state()
+    journey.shot("conditions-section")
     page.fill('textarea[name="safeguards"]', "Kun i det sikre analyserommet.")
     page.fill('input[name="access_start"]', "2027-01-01")
     page.fill('input[name="access_end"]', "2029-12-31")
@@ -112,8 +144,8 @@ def test_from_search_to_delivered_extract_and_published_decision(browser: Any, s
     page.fill('input[name="ethics"]', "REK 2026/4242")
     page.click("#save")
     page.wait_for_load_state()
-    page.check('input[name="art54_declaration"]')
     journey.shot("declaration")
+    page.check('input[name="art54_declaration"]')
     page.click("#submit-application")
     page.wait_for_load_state()
     assert page.url == case_url, page.url
@@ -154,6 +186,13 @@ def test_from_search_to_delivered_extract_and_published_decision(browser: Any, s
         page.wait_for_timeout(1000)
     expect(first_delivery).to_have_text("1")
     journey.shot("delivered")
+    page.locator("#deliveries tbody tr td a").first.click()
+    page.wait_for_load_state()
+    journey.shot("extract")
+    page.goto(f"{site}/permits/{permit_id}")
+    journey.shot("permit")
+    page.goto(f"{site}/no/such/page")
+    journey.shot("not-found")
     # the public register shows the decision, without the team's names
     journey.context.clear_cookies()
     page.goto(f"{site}/register?dataset=npr-somatikk&lang=nb")
@@ -161,6 +200,10 @@ def test_from_search_to_delivered_extract_and_published_decision(browser: Any, s
     expect(page.locator("#register")).to_contain_text("Universitetet i Oslo")
     assert "Kari Forsker" not in page.content()
     journey.shot("register")
+    page.goto(f"{site}/datasets/npr-somatikk")
+    journey.shot("dataset-signed-out")
+    findings = journey.inspector.report()
     journey.context.close()
-    assert len(list(ARTIFACTS.glob("*.png"))) >= 15
-    assert Path(ARTIFACTS).is_dir()
+    pages = journey.inspector.counts
+    assert len(pages) >= 25 and len(list(ARTIFACTS.glob("*-nb-320.png"))) == len(pages)
+    assert not findings, f"axe-core or reflow found problems:\n{findings}"

@@ -57,7 +57,7 @@ def test_a_caseworker_signs_in_and_out_through_the_provider_in_a_browser(
         page.screenshot(path=str(ARTIFACTS / "01-signin.png"), full_page=True)
         page.click("text=HelseID (lokal)")
         page.wait_for_url(f"{base}/inbox")  # provider, callback, back where we started
-        assert "Kari Saksbehandler (caseworker)" in page.content()
+        assert "Kari Saksbehandler (Saksbehandler)" in page.content()  # the role in words, in bokmål
         page.screenshot(path=str(ARTIFACTS / "02-inbox.png"), full_page=True)
         session = next(c for c in context.cookies() if c["name"] == "hdab_sid")
         assert session["httpOnly"] and session["sameSite"] == "Lax"

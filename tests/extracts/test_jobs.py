@@ -68,7 +68,8 @@ def test_an_issued_permit_becomes_one_delivered_job(app: tuple[TestClient, Peopl
     assert len(jobs()) == 1
     assert client.get(f"/api/extracts/{job.id}", headers=people.applicant).status_code == 403
     page = client.get(f"/extracts/{job.id}", headers=people.caseworker)
-    assert page.status_code == 200 and "delivered" in page.text and "pseudonymise" in page.text
+    assert page.status_code == 200 and 'id="job-status">Levert<' in page.text
+    assert "Bytt identifikatorer med pseudonymer" in page.text  # the steps in words
 
 
 def test_an_approval_answers_before_its_extract_runs_which_then_runs_in_the_background(

@@ -97,11 +97,14 @@ def test_every_manifest_copies_the_provenance_and_the_pages_say_the_data_are_syn
     view = client.get(f"/api/extracts/{job.id}", headers=people.caseworker).json()
     assert view["delivery"]["registry_provenance"] == provenance
     for url in (f"/extracts/{job.id}", f"/extracts/permits/{permit_id}"):
+        # each page says it in its own language (bokmål by default)
         page = client.get(url, headers=people.caseworker)
         assert page.status_code == 200
-        assert NOTICE.format(v=__version__) in page.text and NOTICE_NB.format(v=__version__) in page.text
+        assert NOTICE_NB.format(v=__version__) in page.text and NOTICE.format(v=__version__) not in page.text
+        english = client.get(url, params={"lang": "en"}, headers=people.caseworker)
+        assert NOTICE.format(v=__version__) in english.text
     deliveries = client.get(f"/extracts/permits/{permit_id}", headers=people.caseworker).text
-    assert "syntetiske / synthetic" in deliveries
+    assert "<strong>syntetiske</strong>" in deliveries
 
 
 def test_the_statistics_answer_copies_the_provenance(app: tuple[TestClient, People], registry: Path) -> None:

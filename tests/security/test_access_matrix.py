@@ -41,6 +41,7 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/"): PUBLIC,
+    ("GET", "/language/{lang}"): PUBLIC,  # keeps the chosen language of the pages (a cookie)
     ("GET", "/static"): PUBLIC,
     # signing in and out
     ("GET", "/dev/idp/jwks.json"): PUBLIC,
@@ -220,6 +221,8 @@ def url_for(path: str, values: dict[str, Any]) -> str:
         return f"/api/deliveries/{values['delivery_id']}/files/{values['delivery_name']}"
     if path == "/static":
         return "/static/search.js"
+    if path == "/language/{lang}":
+        return "/language/en?next=/register"
     return path.format(**{k: v for k, v in values.items() if isinstance(v, str)})
 
 

@@ -204,20 +204,17 @@ def write_permit_licence(g: Graph, base: str) -> URIRef:
     node = URIRef(permit_licence_iri(base))
     g.add((node, RDF.type, DCTERMS.LicenseDocument))
     g.add((node, RDF.type, HDAB.PermitLicence))
-    add_text(
-        g,
-        node,
-        DCTERMS.title,
-        Text(
-            en="Access under an EHDS data permit",
-            nb="Tilgang med datatilgangstillatelse etter EHDS",
-            nn="Tilgang med dataløyve etter EHDS",
-        ),
+    title = Text(
+        en="Access under an EHDS data permit",
+        nb="Tilgang med datatilgangstillatelse etter EHDS",
+        nn="Tilgang med dataløyve etter EHDS",
     )
+    add_text(g, node, DCTERMS.title, title)
+    add_text(g, node, RDFS.label, title)  # what clients such as ckanext-dcat show as the licence's name
     add_text(
         g,
         node,
-        RDFS.label,
+        DCTERMS.description,
         Text(
             en="The data may be processed only by the persons a data permit names, for its purposes and"
             " period, inside the secure processing environment (Regulation (EU) 2025/327, Art. 68 and"

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from rdflib import Graph
-from rdflib.namespace import DCTERMS, RDFS
+from rdflib.namespace import DCTERMS
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -610,7 +610,9 @@ def permit_licence(request: Request, format: str | None = Query(None, descriptio
     title = next(
         (str(o) for o in graph.objects(node, DCTERMS.title) if getattr(o, "language", "") == lang), ""
     )
-    text = next((str(o) for o in graph.objects(node, RDFS.label) if getattr(o, "language", "") == lang), "")
+    text = next(
+        (str(o) for o in graph.objects(node, DCTERMS.description) if getattr(o, "language", "") == lang), ""
+    )
     page = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title></head><body><main><h1>{escape(title)}</h1><p>{escape(text)}</p></main></body></html>"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import applications, audit_chain, catalog, deliveries, engines, extract, pages, search
+from bench import applications, audit_chain, catalog, deliveries, engines, extract, pages, search, sparql
 
 
 def main() -> int:
-    for benchmark in (audit_chain, catalog, search, applications, extract, engines, deliveries, pages):
+    for benchmark in (audit_chain, catalog, sparql, search, applications, extract, engines, deliveries, pages):
         benchmark.main()
     return 0
 

@@ -204,20 +204,17 @@ def write_permit_licence(g: Graph, base: str) -> URIRef:
     node = URIRef(permit_licence_iri(base))
     g.add((node, RDF.type, DCTERMS.LicenseDocument))
     g.add((node, RDF.type, HDAB.PermitLicence))
-    add_text(
-        g,
-        node,
-        DCTERMS.title,
-        Text(
-            en="Access under an EHDS data permit",
-            nb="Tilgang med datatilgangstillatelse etter EHDS",
-            nn="Tilgang med dataløyve etter EHDS",
-        ),
+    title = Text(
+        en="Access under an EHDS data permit",
+        nb="Tilgang med datatilgangstillatelse etter EHDS",
+        nn="Tilgang med dataløyve etter EHDS",
     )
+    add_text(g, node, DCTERMS.title, title)
+    add_text(g, node, RDFS.label, title)  # what clients such as ckanext-dcat show as the licence's name
     add_text(
         g,
         node,
-        RDFS.label,
+        DCTERMS.description,
         Text(
             en="The data may be processed only by the persons a data permit names, for its purposes and"
             " period, inside the secure processing environment (Regulation (EU) 2025/327, Art. 68 and"
@@ -339,23 +336,10 @@ def page_links(
     )
 
 
-def catalog_page_graph(
-    settings: Settings,
-    rows: Sequence[CatalogDataset],
-    *,
-    page: int,
-    page_size: int,
-    total: int,
-    modified: date | None,
-    extra_query: dict[str, str],
-    with_datasets: bool = True,
+def catalogue_graph(
+    settings: Settings, rows: Sequence[CatalogDataset], modified: date | None, *, with_datasets: bool = True
 ) -> Graph:
-    """One page of the catalogue: the catalogue node, the page's datasets and records, and Hydra paging.
-
-    ``rows`` may hold withdrawn datasets (an incremental harvest's page): they appear as their
-    catalogue record only, with the withdrawn status. With ``with_datasets`` false the stored
-    records and their additions are left out (the Turtle path joins their stored fragments).
-    """
+    """The catalogue node with ``rows`` (their records, and with ``with_datasets`` their descriptions)."""
     base_url = settings.base_url
     g = new_graph()
     published = [r for r in rows if r.status is DatasetStatus.PUBLISHED]
@@ -374,7 +358,28 @@ def catalog_page_graph(
         g, catalog, [row.iri for row in published], [record_iri(base_url, r.identifier) for r in rows]
     )
     shared_resources(g, base_url, served)
-    base = catalog.iri
+    return g
+
+
+def catalog_page_graph(
+    settings: Settings,
+    rows: Sequence[CatalogDataset],
+    *,
+    page: int,
+    page_size: int,
+    total: int,
+    modified: date | None,
+    extra_query: dict[str, str],
+    with_datasets: bool = True,
+) -> Graph:
+    """One page of the catalogue: the catalogue node, the page's datasets and records, and Hydra paging.
+
+    ``rows`` may hold withdrawn datasets (an incremental harvest's page): they appear as their
+    catalogue record only, with the withdrawn status. With ``with_datasets`` false the stored
+    records and their additions are left out (the Turtle path joins their stored fragments).
+    """
+    g = catalogue_graph(settings, rows, modified, with_datasets=with_datasets)
+    base = catalog_iri(settings.base_url)
     last = max(1, -(-total // page_size))
     view = _page_url(base, page, page_size, extra_query)
     first_url = _page_url(base, 1, page_size, extra_query)

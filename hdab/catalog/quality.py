@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import httpx
+
 from hdab.catalog.domain import DatasetRecord, Distribution
 from hdab.catalog.rdf.namespaces import EU_AUTHORITY, IANA_MEDIA_TYPES, code_of
 
@@ -166,6 +168,25 @@ def score(
         ),
     )
     return QualityReport((findability, accessibility, interoperability, reusability, contextuality))
+
+
+def probe(client: httpx.Client, url: str) -> tuple[int | None, str | None]:
+    """Whether ``url`` responds, as the MQA accessibility check asks: (status, error class name).
+
+    ``HEAD`` first; when it fails (an error status: many servers answer HEAD with 403, 404, 405 or
+    501 where GET works, or no answer at all) the same URL by ``GET``, reading the headers only.
+    """
+    try:
+        head = client.head(url)
+        if head.status_code < 400:
+            return head.status_code, None
+    except httpx.HTTPError:
+        pass
+    try:
+        with client.stream("GET", url) as response:
+            return response.status_code, None
+    except httpx.HTTPError as exc:
+        return None, type(exc).__name__
 
 
 def urls_of(record: DatasetRecord) -> set[str]:

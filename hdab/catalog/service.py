@@ -23,7 +23,7 @@ from hdab.catalog.domain import DatasetRecord, InvalidRecord, canonical, check_r
 from hdab.catalog.models import CatalogDataset, CatalogDatasetVersion, ChangeKind, DatasetStatus, UrlCheck
 from hdab.catalog.ownership import Writer, require
 from hdab.catalog.publish import published_record
-from hdab.catalog.quality import QualityReport, report_json, score, urls_of
+from hdab.catalog.quality import QualityReport, probe, report_json, score, urls_of
 from hdab.catalog.rdf.formats import turtle_fragment
 from hdab.catalog.rdf.profiles import RecordError, new_graph, read_datasets, write_dataset
 from hdab.catalog.rdf.shacl import shapes_bundle
@@ -286,13 +286,7 @@ def check_urls(database: Database, client: httpx.Client) -> dict[str, bool]:
             urls |= urls_of(current_record(row))
     answers: dict[str, tuple[int | None, str | None]] = {}
     for url in sorted(urls):
-        try:
-            response = client.head(url)
-            if response.status_code in (405, 501):
-                response = client.get(url)
-            answers[url] = (response.status_code, None)
-        except httpx.HTTPError as exc:
-            answers[url] = (None, type(exc).__name__)
+        answers[url] = probe(client, url)  # HEAD, falling back to GET, as the MQA does
     results: dict[str, bool] = {}
     with database.session() as session:
         for url, (status, error) in answers.items():

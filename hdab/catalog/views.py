@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from rdflib import Graph
-from rdflib.namespace import DCTERMS, RDFS
+from rdflib.namespace import DCTERMS
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from hdab.catalog import repository, service
+from hdab.catalog import repository, service, sparql, sparql_worker
 from hdab.catalog.codec import record_from_json
 from hdab.catalog.labels import datatype_label, label, quality_label
 from hdab.catalog.models import CatalogDataset, DatasetStatus
@@ -26,6 +28,7 @@ from hdab.catalog.publish import (
     catalog_page_graph,
     catalog_page_turtle,
     catalog_record,
+    catalogue_graph,
     dataset_document,
     page_links,
     write_access_service,
@@ -52,6 +55,7 @@ from hdab.catalog.seed import hdab_agent
 from hdab.core import clock, runtime
 from hdab.core.errors import FieldError, InvalidInput, NotFound, ProblemError
 from hdab.core.httpsemantics import READ_ONLY
+from hdab.core.settings import Settings
 from hdab.core.templating import templates
 from hdab.core.web import Paging, cache_headers, db_session, not_modified, paging, preferred_language
 
@@ -279,6 +283,131 @@ def catalog_dcat_ap_no(
     return Response(body, media_type=media, headers=headers)
 
 
+# --- SPARQL (issue 18, item 7) ------------------------------------------------------------------------
+
+SPARQL_FORM_TYPES = ("application/x-www-form-urlencoded",)
+SPARQL_DESCRIPTION = (
+    "@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .\n"
+    "@prefix dct: <http://purl.org/dc/terms/> .\n"
+    "<{endpoint}> a sd:Service ;\n"
+    "    sd:endpoint <{endpoint}> ;\n"
+    "    sd:supportedLanguage sd:SPARQL11Query ;\n"
+    "    sd:resultFormat <http://www.w3.org/ns/formats/SPARQL_Results_JSON>,\n"
+    "        <http://www.w3.org/ns/formats/SPARQL_Results_CSV>, <http://www.w3.org/ns/formats/Turtle>,\n"
+    "        <http://www.w3.org/ns/formats/N-Triples> ;\n"
+    '    sd:defaultDataset [ a sd:Dataset ; dct:description "The public catalogue: {catalog}"@en ] ;\n'
+    '    dct:description "Read-only SPARQL 1.1 over the public catalogue graph; at most {rows} results,'
+    ' {seconds:g} s per query."@en .\n'
+)
+
+
+def _sparql_graph_source(settings: Settings) -> tuple[str, Callable[[], str]]:
+    """(stamp, maker of N-Triples) of the public catalogue graph as it is now."""
+    with runtime.database().session(write=False) as session:
+        rows = list(session.scalars(repository.published()))
+        last_change = session.scalar(repository.last_change())
+        # the rows' state is read now; the graph is made only if the worker lacks it
+        snapshot = [(r.identifier, r.version, r.updated_at) for r in rows]
+        for row in rows:
+            session.expunge(row)
+    stamp = sparql.stamp_of([settings.base_url, snapshot, last_change])
+
+    def make() -> str:
+        graph = catalogue_graph(settings, rows, last_change.date() if last_change else None)
+        return graph.serialize(format="nt")
+
+    return stamp, make
+
+
+def _run_sparql(text: str, accept: str | None) -> Response:
+    try:
+        form = sparql.check_query(text)
+    except sparql.QueryRefused as exc:
+        raise InvalidInput(str(exc), [FieldError("query", str(exc))]) from None
+    offers = sparql.result_types(form)
+    aliases = {"application/json": sparql_worker.JSON, "text/plain": sparql_worker.NTRIPLES}
+    media = negotiate(accept, (*offers, *(a for a in aliases if aliases[a] in offers)), offers[0])
+    if media is None:
+        raise ProblemError(
+            f"a {form} query answers in " + ", ".join(offers),
+            406,
+            "not-acceptable",
+            [FieldError("header.accept", "accept one of " + ", ".join(offers))],
+        )
+    settings = runtime.settings()
+    stamp, make = _sparql_graph_source(settings)
+    try:
+        answer = sparql.endpoint.query(text, aliases.get(media, media), stamp, make)
+    except sparql.QueryRefused as exc:
+        raise InvalidInput("the query cannot run: " + str(exc), [FieldError("query", str(exc))]) from None
+    except sparql.QueryTimeout as exc:
+        raise ProblemError(str(exc), 503, "query-timeout") from None
+    except sparql.Busy:
+        raise ProblemError(
+            "other queries kept the SPARQL worker busy; try again", 503, "busy", headers={"Retry-After": "5"}
+        ) from None
+    headers = {"Cache-Control": "no-store", "Vary": "Accept"}
+    if answer.truncated:
+        headers["X-SPARQL-MaxRows"] = str(sparql.MAX_ROWS)
+    return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+@router.api_route(
+    "/sparql",
+    methods=["GET", "POST"],
+    summary="Read-only SPARQL 1.1 over the public catalogue graph (SPARQL 1.1 Protocol)",
+    description="`query` as a URL parameter (GET), a form field (POST "
+    "application/x-www-form-urlencoded) or the body (POST application/sparql-query). SELECT answers "
+    "in SPARQL JSON or CSV, ASK in JSON, CONSTRUCT and DESCRIBE in Turtle or N-Triples (by Accept). "
+    f"At most {sparql.MAX_ROWS} results (`X-SPARQL-MaxRows` when cut), {sparql.TIMEOUT_SECONDS:g} s per "
+    "query (503 after). No update, no SERVICE. Without a query: the service description (Turtle).",
+    responses={
+        200: {"content": {m: {} for m in (*sparql.SELECT_TYPES, *sparql.GRAPH_TYPES)}},
+        400: {"description": "an update, or a dataset other than the catalogue"},
+        406: {},
+        415: {},
+        422: {"description": "the query does not parse, or is refused (SERVICE, too long)"},
+        503: {"description": "the query ran too long and was stopped, or the endpoint is busy"},
+    },
+)
+async def sparql_endpoint(request: Request) -> Response:
+    params = request.query_params
+    text: str | None = params.get("query")
+    form_fields: dict[str, str] = {}
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = await request.body()
+        if len(body) > sparql.MAX_QUERY_CHARS * 4:
+            raise ProblemError("the request is too large for a query", 413, "too-large")
+        if content_type == "application/sparql-update":
+            raise ProblemError("this endpoint is read-only: it runs no update", 400, "read-only")
+        if content_type == "application/sparql-query":
+            text = body.decode("utf-8", errors="replace")
+        elif content_type in SPARQL_FORM_TYPES:
+            form_fields = dict(parse_qsl(body.decode("utf-8", errors="replace")))
+            text = form_fields.get("query", text)
+        else:
+            raise ProblemError(
+                "send the query as application/sparql-query or application/x-www-form-urlencoded",
+                415,
+                "unsupported-media-type",
+            )
+    if "update" in params or "update" in form_fields:
+        raise ProblemError("this endpoint is read-only: it runs no update", 400, "read-only")
+    if any(k in params or k in form_fields for k in ("default-graph-uri", "named-graph-uri")):
+        raise ProblemError("only the catalogue graph can be queried: no graph parameters", 400, "bad-request")
+    if text is None:
+        settings = runtime.settings()
+        description = SPARQL_DESCRIPTION.format(
+            endpoint=f"{settings.base_url}/sparql",
+            catalog=catalog_iri(settings.base_url),
+            rows=sparql.MAX_ROWS,
+            seconds=sparql.TIMEOUT_SECONDS,
+        )
+        return Response(description.encode(), media_type="text/turtle", headers={"Cache-Control": RDF_CACHE})
+    return await run_in_threadpool(_run_sparql, text, request.headers.get("accept"))
+
+
 @router.get("/datasets", response_class=HTMLResponse, summary="The human catalogue, searchable")
 def datasets_page(
     request: Request,
@@ -481,7 +610,9 @@ def permit_licence(request: Request, format: str | None = Query(None, descriptio
     title = next(
         (str(o) for o in graph.objects(node, DCTERMS.title) if getattr(o, "language", "") == lang), ""
     )
-    text = next((str(o) for o in graph.objects(node, RDFS.label) if getattr(o, "language", "") == lang), "")
+    text = next(
+        (str(o) for o in graph.objects(node, DCTERMS.description) if getattr(o, "language", "") == lang), ""
+    )
     page = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title></head><body><main><h1>{escape(title)}</h1><p>{escape(text)}</p></main></body></html>"

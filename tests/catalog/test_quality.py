@@ -119,3 +119,57 @@ def test_quality_endpoint_and_page(client: TestClient) -> None:
     assert 'id="quality"' in page.text and "290 of 405 points (good)" in page.text
     assert ">Interoperability<" in page.text  # the dimensions in words
     assert client.get("/api/datasets/nope/quality").status_code == 404
+
+
+class _HeadHostile(http.server.BaseHTTPRequestHandler):
+    """Servers as the MQA meets them: HEAD refused or broken where GET works, or both dead."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_HEAD(self) -> None:
+        if self.path == "/head-ok":
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/head-drops":
+            self.close_connection = True  # answers nothing at all
+        else:
+            code = {"/head-405": 405, "/head-403": 403, "/head-404": 404}.get(self.path, 404)
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def do_GET(self) -> None:
+        self.gets.append(self.path)
+        body = b"x" * 100_000
+        self.send_response(404 if self.path == "/dead" else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    gets: list[str] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_probe_asks_head_and_falls_back_to_get_as_the_mqa_does() -> None:
+    from hdab.catalog.quality import probe
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HeadHostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    _HeadHostile.gets.clear()
+    try:
+        with httpx.Client(timeout=5) as client:
+            results = {
+                p: probe(client, base + p)
+                for p in ("/head-ok", "/head-405", "/head-403", "/head-404", "/head-drops", "/dead")
+            }
+    finally:
+        server.shutdown()
+    assert results["/head-ok"] == (200, None)
+    for path in ("/head-405", "/head-403", "/head-404", "/head-drops"):
+        assert results[path] == (200, None), path  # GET works: the URL responds
+    assert results["/dead"] == (404, None)
+    assert "/head-ok" not in _HeadHostile.gets  # no GET when HEAD answered

@@ -68,6 +68,15 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("GET", "/datasets"): PUBLIC,
     ("GET", "/datasets/{identifier}"): PUBLIC,
     ("GET", "/catalog/datasets/{identifier}"): PUBLIC,
+    # what the catalogue mints dereferences, for everyone (the fixture's {name} names none: 404)
+    ("GET", "/catalog/dcat-ap-no"): PUBLIC,
+    ("GET", "/catalog/records/{identifier}"): PUBLIC,
+    ("GET", "/datasets/{identifier}/distributions/{name}"): dict.fromkeys(CALLERS, "deny"),
+    ("GET", "/agents/{name}"): dict.fromkeys(CALLERS, "deny"),
+    ("GET", "/services/access"): PUBLIC,
+    ("GET", "/licences/ehds-permit"): PUBLIC,
+    ("GET", "/sparql"): PUBLIC,
+    ("POST", "/sparql"): PUBLIC,  # read-only: a query by form post or body
     # applications: the applicant's own case; the access body's staff
     ("POST", "/api/applications"): {A},
     ("GET", "/api/applications"): ANY,

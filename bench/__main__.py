@@ -8,7 +8,8 @@ from bench import applications, audit_chain, catalog, deliveries, engines, extra
 
 
 def main() -> int:
-    for benchmark in (audit_chain, catalog, sparql, search, applications, extract, engines, deliveries, pages):
+    benchmarks = (audit_chain, catalog, sparql, search, applications, extract, engines, deliveries, pages)
+    for benchmark in benchmarks:
         benchmark.main()
     return 0
 

@@ -24,6 +24,9 @@ its outbox messages go to Redis at HDAB_BENCH_BROKER_URL (default redis://127.0.
 it answers, as in production, so the API does not run the extract hand-over in-process. SQLite runs
 as the embedded default does: no broker, tasks in-process, one server process.
 HDAB_BENCH_LOG_DIR names a folder that keeps the servers' logs (server-<database>.log).
+
+Where a command's time goes: attach py-spy (`pip install py-spy`) to the server while the load
+runs, e.g. `py-spy record --pid <hdab serve pid> --subprocesses --format raw -d 40 -o out.txt`.
 """
 
 from __future__ import annotations

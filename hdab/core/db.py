@@ -101,6 +101,10 @@ class WriterQueue:
     """
 
     def __init__(self) -> None:
+        self.empty()
+
+    def empty(self) -> None:
+        """No writer and none waiting (a forked child's state; the parent's threads are not its own)."""
         self._mutex = threading.Lock()
         self._held = False
         self._promised: deque[threading.Lock] = deque()
@@ -152,6 +156,17 @@ def promised_work() -> Iterator[None]:
 
 _writer_queues: dict[str, WriterQueue] = {}
 _writer_queues_lock = threading.Lock()
+
+
+def _empty_writer_queues() -> None:
+    # a forked child starts with no writer of its own, whatever its parent's threads held
+    global _writer_queues_lock
+    _writer_queues_lock = threading.Lock()
+    for queue in _writer_queues.values():
+        queue.empty()
+
+
+os.register_at_fork(after_in_child=_empty_writer_queues)
 
 
 def writer_queue(database: str) -> WriterQueue:

@@ -11,10 +11,12 @@ quickly, no periodic relay runs, and every request writes an audited change and 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,3 +146,16 @@ def test_a_writer_that_cannot_get_its_turn_in_time_gives_up_and_leaves_the_queue
     queue.release()
     assert queue.acquire(0.05)  # free again
     queue.release()
+
+
+def test_a_forked_child_starts_with_an_empty_writer_queue(tmp_path: Path) -> None:
+    queue = db.writer_queue(str(tmp_path / "forked.db"))
+    assert queue.acquire(1)  # held by this process's thread when the child is forked
+    try:
+        child = os.fork()
+        if child == 0:  # the child: its writers must not wait for the parent's
+            os._exit(0 if queue.acquire(0.5) else 1)
+        _pid, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        queue.release()

@@ -24,6 +24,9 @@ its outbox messages go to Redis at HDAB_BENCH_BROKER_URL (default redis://127.0.
 it answers, as in production, so the API does not run the extract hand-over in-process. SQLite runs
 as the embedded default does: no broker, tasks in-process, one server process.
 HDAB_BENCH_LOG_DIR names a folder that keeps the servers' logs (server-<database>.log).
+
+Where a command's time goes: attach py-spy (`pip install py-spy`) to the server while the load
+runs, e.g. `py-spy record --pid <hdab serve pid> --subprocesses --format raw -d 40 -o out.txt`.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -191,16 +195,16 @@ class Client:
             raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
         return took
 
-    def case(self, index: int, steps: int) -> tuple[str, list[float]]:
-        """Create case ``index`` and take it ``steps`` commands along the main path; its id and timings."""
+    def case(self, index: int, steps: int) -> tuple[str, list[tuple[str, float]]]:
+        """Create case ``index``, take it ``steps`` commands along the main path; its path, (command, s)."""
         took, created = self.post(
             "applicant", "/api/applications", {"type": "access", "form": application_form(index)}
         )
-        timings = [took]
+        timings = [("create", took)]
         path = f"/api/applications/{created['id']}"
         for who, command, body in MAIN_PATH[:steps]:
             took, _ = self.post(who, f"{path}/{command}", body)
-            timings.append(took)
+            timings.append((command, took))
         return path, timings
 
 
@@ -249,20 +253,32 @@ def open_cases(base: str, headers: Headers, count: int, clients: int) -> None:
 
 @dataclass
 class Drive:
-    commands: list[float]
+    timed: list[tuple[str, float]]  # (command, seconds)
     reads: list[float]
     rate: float
+
+    @property
+    def commands(self) -> list[float]:
+        return [took for _command, took in self.timed]
+
+    def slowest(self) -> str:
+        """The p95 of each command, slowest first."""
+        by: dict[str, list[float]] = {}
+        for command, took in self.timed:
+            by.setdefault(command, []).append(took)
+        p95 = {command: percentiles(times)[1] for command, times in by.items() if len(times) > 1}
+        return ", ".join(f"{c} {t:.0f}" for c, t in sorted(p95.items(), key=lambda item: -item[1]))
 
 
 def drive(base: str, headers: Headers, cases: int, clients: int, first: int = 0) -> Drive:
     """Take ``cases`` new cases through the main path from ``clients`` threads; timings and commands/s."""
-    commands: list[float] = []
+    commands: list[tuple[str, float]] = []
     reads: list[float] = []
     lock = threading.Lock()
     counter = iter(range(first, first + cases))
 
     def work(_number: int) -> None:
-        mine: list[float] = []
+        mine: list[tuple[str, float]] = []
         looked: list[float] = []
         with httpx.Client(base_url=base, timeout=120) as http:
             client = Client(http, headers)
@@ -309,6 +325,7 @@ class Outbox:
     unsent: int
     retried: int  # sent after a failed attempt, or sent more than once
     delays: list[float]  # seconds from writing to sending, of each message sent
+    late: Counter[str]  # the delayed messages by task
     warnings: int  # "outbox message ... not delivered" lines in the server's log
     waited: float  # seconds after the load until nothing was left unsent (or the wait ended)
 
@@ -327,7 +344,9 @@ class Outbox:
             delay = "no delays"
         return (
             f"outbox: {self.written} written, {self.sent} sent, {self.unsent} never sent, "
-            f"{self.retried} retried, {self.delayed} delayed > {DELAYED_SECONDS:.0f} s; {delay}; "
+            f"{self.retried} retried, {self.delayed} delayed > {DELAYED_SECONDS:.0f} s"
+            f"{' (' + ', '.join(f'{n} {t}' for t, n in self.late.most_common()) + ')' if self.late else ''}; "
+            f"{delay}; "
             f"{self.warnings} 'not delivered' warnings; drained {self.waited:.1f} s after the load"
         )
 
@@ -343,6 +362,7 @@ def outbox_figures(url: str, log: Path, since: datetime, wait: float = 60.0) -> 
                 rows: list[Any] = list(
                     connection.execute(
                         select(
+                            OutboxMessage.task,
                             OutboxMessage.created_at,
                             OutboxMessage.sent_at,
                             OutboxMessage.attempts,
@@ -358,6 +378,11 @@ def outbox_figures(url: str, log: Path, since: datetime, wait: float = 60.0) -> 
     finally:
         engine.dispose()
     delays = [(_aware(r.sent_at) - _aware(r.created_at)).total_seconds() for r in rows if r.sent_at]
+    late = Counter(
+        r.task
+        for r in rows
+        if r.sent_at and (_aware(r.sent_at) - _aware(r.created_at)).total_seconds() > DELAYED_SECONDS
+    )
     warnings = sum(1 for line in log.read_text(errors="replace").splitlines() if "not delivered" in line)
     return Outbox(
         written=len(rows),
@@ -365,6 +390,7 @@ def outbox_figures(url: str, log: Path, since: datetime, wait: float = 60.0) -> 
         unsent=unsent,
         retried=sum(1 for r in rows if r.attempts > 1 or r.last_error),
         delays=delays,
+        late=late,
         warnings=warnings,
         waited=waited,
     )
@@ -439,6 +465,7 @@ def run(kind: str, args: argparse.Namespace, log_dir: Path) -> str:
         f"(opening took {opened:.0f} s)\n"
         f"  commands p50 {p50:.1f} ms, p95 {p95:.1f} ms, {load.rate:.0f} commands/s; "
         f"reads (case, inbox) p50 {r50:.1f} ms, p95 {r95:.1f} ms\n"
+        f"  p95 by command (ms): {load.slowest()}\n"
         f"  /healthz p50 {h50:.1f} ms, p95 {h95:.1f} ms; p95 ratio {p95 / h95:.1f} (target: {target})\n"
         f"  {outbox.line()}"
     )

@@ -84,13 +84,14 @@ def list_applications(
             (Application.status == status.value) | (Application.permit_status == status.value)
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    today = clock.now_oslo().date()
     rows = session.scalars(
         query.order_by(Application.updated_at.desc(), Application.id)
         .offset(page.offset)
         .limit(page.page_size)
     )
     return {
-        "items": [summary(r) for r in rows],
+        "items": [summary(r, today) for r in rows],
         "page": page.page,
         "page_size": page.page_size,
         "total": total,
@@ -106,9 +107,10 @@ def list_applications(
 def inbox(session: DB, page: Annotated[Paging, Depends(paging)]) -> dict[str, Any]:
     query = repository.inbox()
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    today = clock.now_oslo().date()
     rows = session.scalars(query.offset(page.offset).limit(page.page_size))
     return {
-        "items": [summary(r) for r in rows],
+        "items": [summary(r, today) for r in rows],
         "page": page.page,
         "page_size": page.page_size,
         "total": total,

@@ -8,6 +8,7 @@ strings as the presenters write them, so a model never reformats one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -148,8 +149,9 @@ class ApplicationPage(BaseModel):
     total: int
 
 
-def summary(row: Application) -> dict[str, Any]:
-    today = clock.now_oslo().date()
+def summary(row: Application, today: date | None = None) -> dict[str, Any]:
+    """A case in a list; ``today`` (Oslo) once for a whole page rather than per row."""
+    today = today or clock.now_oslo().date()
     return {
         "id": row.id,
         "type": row.kind,

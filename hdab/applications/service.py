@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -324,23 +324,30 @@ def _append(
     persons named in the case as loaded; returned as they are after the events.
     """
     expected = state.version
+    appended = []
     for event in events:
         apply(state, event)
-        session.add(
-            ApplicationEvent(
-                application_id=row.id,
-                seq=state.version,
-                type=event.type,
-                actor=event.actor,
-                at=event.at,
-                data=dict(event.data),
-            )
+        appended.append(
+            {
+                "application_id": row.id,
+                "seq": state.version,
+                "type": event.type,
+                "actor": event.actor,
+                "at": event.at,
+                "data": dict(event.data),
+            }
         )
     values = {"version": state.version, **_read_model(state)}
-    result = session.execute(
-        update(Application).where(Application.id == row.id, Application.version == expected).values(**values),
-        execution_options={"synchronize_session": False},
+    claim = (
+        update(Application).where(Application.id == row.id, Application.version == expected).values(**values)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # the events and the claim in one round trip (a data-modifying CTE); a claim that fails
+        # rolls the events back with the rest of the transaction
+        claim = claim.add_cte(insert(ApplicationEvent).values(appended).cte("appended_events"))
+    else:
+        session.add_all(ApplicationEvent(**fields) for fields in appended)
+    result = session.execute(claim, execution_options={"synchronize_session": False})
     claimed = cast(CursorResult[Any], result).rowcount
     if claimed != 1:
         raise Conflict("another command changed this application at the same moment; reload and try again")

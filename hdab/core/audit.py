@@ -33,10 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
 from hdab.core import clock, runtime
+from hdab.core.db import sync_to_disk
 from hdab.core.identifiers import contains_person_number
 from hdab.core.models import GENESIS_HASH, AuditEntry, AuditHead
 
@@ -169,12 +171,29 @@ def _chain(session: Session, entries: list[AuditEntry]) -> None:
         entry.seq = seq
         entry.prev_hash = previous
         entry.hash = previous = entry_hash(entry)
+    new_head = update(AuditHead).where(AuditHead.id == 1).values(hash=previous)
+    if session.get_bind().dialect.name == "postgresql":
+        # the entries and the head's new hash in one round trip: the head is held for less
+        written = insert(AuditEntry).values([_row(entry) for entry in entries]).cte("written_entries")
+        session.execute(new_head.add_cte(written), execution_options={"synchronize_session": False})
+        return
     session.add_all(entries)
     session.flush()
-    session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(hash=previous),
-        execution_options={"synchronize_session": False},
-    )
+    session.execute(new_head, execution_options={"synchronize_session": False})
+
+
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "occurred_at": entry.occurred_at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "details": entry.details,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
 
 
 def _write_before_commit(session: Session) -> None:
@@ -408,6 +427,10 @@ def checkpoint(session: Session, checkpoint_file: Path | None = None) -> Checkpo
         result.last_seq, result.last_hash, at, _derived_key(b"hdab-audit-checkpoint"), legacy_until
     )
     made = Checkpoint(result.last_seq, result.last_hash, at, signature, legacy_until)
+    # the entries it names are on the disk before the file names them: a power cut must not
+    # leave a checkpoint beyond the end of the chain (a false alarm of entries cut off)
+    bind = session.get_bind()
+    sync_to_disk(bind if isinstance(bind, Engine) else bind.engine)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         out.write(made.line() + "\n")

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hdab.core import clock
 from hdab.core.audit import canonical_json
 from hdab.core.celery_app import celery_app, is_eager
-from hdab.core.db import SQLITE_BEGIN, after_commit
+from hdab.core.db import SQLITE_BEGIN, after_commit, promised_work
 from hdab.core.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _writing(engine: Engine) -> Engine:
 
 
 def _record_failure(engine: Engine, message_id: uuid.UUID, exc: BaseException) -> None:
-    with Session(_writing(engine)) as session, session.begin():
+    with promised_work(), Session(_writing(engine)) as session, session.begin():
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
@@ -124,7 +124,8 @@ def relay(engine: Engine, ids: Iterable[uuid.UUID] | None = None, limit: int = 5
     for message_id in candidates:
         try:
             if is_eager():
-                sent += _relay_in_process(engine, message_id)
+                with promised_work():
+                    sent += _relay_in_process(engine, message_id)
             else:
                 sent += _relay_to_broker(engine, message_id)
         except Exception as exc:
@@ -152,7 +153,9 @@ def _relay_to_broker(engine: Engine, message_id: uuid.UUID) -> int:
 def _relay_in_process(engine: Engine, message_id: uuid.UUID) -> int:
     # In-process tasks open their own transactions, so no transaction of ours may stay open
     # while one runs (SQLite would refuse our later write). A message another thread of this
-    # process is running now is left to it.
+    # process is running now is left to it. The commit that wrote the message promised this
+    # work: on SQLite its transactions go before new requests' (db.promised_work), or a busy
+    # server would leave it waiting ever longer behind them.
     with _running_lock:
         if message_id in _running:
             return 0

@@ -11,10 +11,12 @@ quickly, no periodic relay runs, and every request writes an audited change and 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -103,7 +105,7 @@ def test_the_writer_queue_serves_writers_one_at_a_time_in_the_order_they_came() 
         thread.start()
         threads.append(thread)
         deadline = time.monotonic() + 5
-        while len(queue._waiting) <= number and time.monotonic() < deadline:  # queued before the next
+        while queue.waiting() <= number and time.monotonic() < deadline:  # queued before the next
             time.sleep(0.001)
     queue.release()
     for thread in threads:
@@ -111,11 +113,49 @@ def test_the_writer_queue_serves_writers_one_at_a_time_in_the_order_they_came() 
     assert order == list(range(20))
 
 
+def test_promised_work_goes_before_new_writers_in_its_own_order() -> None:
+    queue = db.WriterQueue()
+    order: list[str] = []
+    assert queue.acquire(1)
+
+    def writer(name: str, promised: bool) -> None:
+        assert queue.acquire(10, promised=promised)
+        order.append(name)
+        queue.release()
+
+    threads = []
+    for name, promised in [("request-1", False), ("task-1", True), ("request-2", False), ("task-2", True)]:
+        thread = threading.Thread(target=writer, args=(name, promised))
+        thread.start()
+        threads.append(thread)
+        deadline = time.monotonic() + 5
+        while queue.waiting() < len(threads) and time.monotonic() < deadline:
+            time.sleep(0.001)
+    queue.release()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["task-1", "task-2", "request-1", "request-2"]
+
+
 def test_a_writer_that_cannot_get_its_turn_in_time_gives_up_and_leaves_the_queue() -> None:
     queue = db.WriterQueue()
     assert queue.acquire(1)
     assert not queue.acquire(0.05)
-    assert list(queue._waiting) == []  # gave up: the next writer is not handed to a leaver
+    assert not queue.acquire(0.05, promised=True)
+    assert queue.waiting() == 0  # gave up: the next writer is not handed to a leaver
     queue.release()
     assert queue.acquire(0.05)  # free again
     queue.release()
+
+
+def test_a_forked_child_starts_with_an_empty_writer_queue(tmp_path: Path) -> None:
+    queue = db.writer_queue(str(tmp_path / "forked.db"))
+    assert queue.acquire(1)  # held by this process's thread when the child is forked
+    try:
+        child = os.fork()
+        if child == 0:  # the child: its writers must not wait for the parent's
+            os._exit(0 if queue.acquire(0.5) else 1)
+        _pid, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        queue.release()

@@ -37,12 +37,14 @@ from hdab.core.problems import install_handlers
 from hdab.core.ratelimit import RateLimits, limited
 from hdab.core.scheduler import InProcessScheduler
 from hdab.core.security import SecurityHeaders
-from hdab.core.settings import Settings
+from hdab.core.settings import ConfigurationError, Settings
 from hdab.core.templating import templates
 from hdab.core.web import health_router, preferred_language
 from hdab.extracts import health as extracts_health
 from hdab.extracts import routes as extracts_routes
 from hdab.extracts import views as extracts_views
+from hdab.reception import keys as reception_keys
+from hdab.reception import routes as reception_routes
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ ROUTERS = (
     catalog_routes.router,
     applications_routes.router,
     extracts_routes.router,
+    reception_routes.router,
     catalog_views.router,
     applications_views.router,
     extracts_views.router,
@@ -157,6 +160,11 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     runtime.configure(settings if settings is not None else runtime.settings())  # also configures Celery
     settings = runtime.settings()
     settings.ensure_startable()
+    if settings.is_production:  # the receiver's keys are a file: checked here, where the receiver starts
+        assert settings.reception_key_file is not None
+        problems = reception_keys.production_problems(settings.reception_key_file)
+        if problems:
+            raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
     configure_logging(settings)
 
     scheduler = InProcessScheduler() if run_scheduler and is_eager() else None
@@ -215,5 +223,6 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         max_body=MAX_BODY,
         upload_paths=UPLOAD_PATHS,
         max_upload=settings.import_max_bytes + 65536,
+        own_limit_paths=reception_routes.OWN_LIMIT_PATHS,  # a receipt, not a problem, past 15 MB
     )
     return app

@@ -42,8 +42,11 @@ def token_hash(access_token: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def verify(proof: str, *, method: str, url: str, access_token: str, jkt: str) -> None:
-    """Raise InvalidProof unless ``proof`` is a fresh, unused proof for this request and this token's key."""
+def verify(proof: str, *, method: str, url: str, access_token: str, jkt: str) -> dict[str, Any]:
+    """Raise InvalidProof unless ``proof`` is a fresh, unused proof for this request and this token's key.
+
+    Returns the proof's claims: a receiver may bind more to the proof than the request (reception's
+    ``msg_hash`` and the wrapped key)."""
     try:
         header = jws.extract_compact(proof.encode("ascii")).headers()
     except (JoseError, UnicodeEncodeError, ValueError):
@@ -65,6 +68,7 @@ def verify(proof: str, *, method: str, url: str, access_token: str, jkt: str) ->
         raise InvalidProof("it is signed by another key than the one the token is bound to")
     _check_claims(claims, method=method, url=url, access_token=access_token)
     _remember(str(claims["jti"]))
+    return dict(claims)
 
 
 def _check_claims(claims: dict[str, Any], *, method: str, url: str, access_token: str) -> None:

@@ -18,12 +18,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.applications.factories import ALL_MET
-from tests.security.conftest import ANON, A, C, D, H, M, R, Z
+from tests.security.conftest import ANON, A, C, D, H, M, R, S, Z
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "access-matrix.txt"
 
 # who is calling: nobody, and one principal per role
-CALLERS = [ANON, A, C, D, H, M, Z, R]
+CALLERS = [ANON, A, C, D, H, M, Z, R, S]
 ROLES = CALLERS[1:]
 
 PUBLIC = "public"  # everyone, signed in or not
@@ -132,6 +132,17 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("POST", "/extracts/{job_id}/review"): {C, M},
     ("POST", "/extracts/{job_id}/rerun"): {C, M},  # the world's job is delivered: staff get 409
     ("GET", "/extracts/permits/{permit_id}"): {C, M},
+    # reception of reports: keys and message types are public; messages come only with a DPoP-bound
+    # HelseID token (every caller here holds a bearer token: 401 with a receipt); a submitter sees its
+    # own status, the registry's staff (data holders of its organisation; this one has none) and
+    # admins any unit's
+    ("GET", "/api/reception/keys"): PUBLIC,
+    ("GET", "/api/reception/types"): PUBLIC,
+    ("GET", "/api/reception/types/{name}/{version}/schema"): PUBLIC,
+    ("GET", "/api/reception/types/{name}/{version}/example"): PUBLIC,
+    ("POST", "/api/reception/message"): dict.fromkeys(CALLERS, "login"),
+    ("POST", "/api/reception/validate"): dict.fromkeys(CALLERS, "login"),
+    ("GET", "/api/reception/status"): {S, M},
 }
 
 # valid bodies, so that the role gate (not validation) decides the outcome
@@ -220,6 +231,8 @@ def url_for(path: str, values: dict[str, Any]) -> str:
         return f"/api/deliveries/{values['delivery_id']}/files/{values['delivery_name']}"
     if path == "/static":
         return "/static/search.js"
+    if path.startswith("/api/reception/types/{name}/{version}"):
+        return path.format(name="npr-basismelding", version="1")
     return path.format(**{k: v for k, v in values.items() if isinstance(v, str)})
 
 

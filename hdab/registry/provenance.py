@@ -19,11 +19,11 @@ PROVENANCE = "PROVENANCE.json"
 
 
 def registry_files(root: Path) -> dict[str, int]:
-    """The registry's data files (``dataset/name.parquet``, every dataset folder) and their sizes."""
+    """The registry's data files and their sizes, by path under the root: every dataset folder's
+    loose files (``dataset/name.parquet``) and its parts (``dataset/recorded_date=.../part-*.parquet``)."""
+    found = [*root.glob("*/*.parquet"), *root.glob("*/*=*/*.parquet")]
     return {
-        f"{path.parent.name}/{path.name}": path.stat().st_size
-        for path in sorted(root.glob("*/*.parquet"))
-        if path.is_file()
+        path.relative_to(root).as_posix(): path.stat().st_size for path in sorted(found) if path.is_file()
     }
 
 
@@ -63,7 +63,7 @@ def read_provenance(root: Path) -> dict[str, Any] | None:
     """The registry's ``PROVENANCE.json`` (None when it has none), copied into every delivery.
 
     It vouches only for the data files it lists (``files``: ``dataset/name.parquet`` -> bytes and
-    SHA-256): while the registry's ``*/*.parquet`` are exactly those, of those sizes, it is returned
+    SHA-256): while the registry's data files are exactly those, of those sizes, it is returned
     as written. Otherwise it no longer says where the data came from (real data may have replaced
     synthetic ones), and what is returned claims nothing: ``{"synthetic": None, "stale": True,
     "reason": ...}``, so that no page calls the data synthetic.

@@ -9,6 +9,9 @@ and 3.5 million referrals. Code frequencies are skewed as real ones are (a few c
 of the records). Each source table has one row per record version: ``recorded_at`` says when the
 registry learned that version, and about 2 % of records get a later correction as version 2.
 
+The rows go in through the registry's append API (``registry.append``): one part per day the
+registry learned them, ``{dataset}/recorded_date=YYYY-MM-DD/part-synth-{year}.parquet``, as the
+reception of daily reports appends its own; a second run for the same year replaces its parts.
 Everything is drawn from one seeded generator: the same arguments give the same files. Beside them,
 at the root of the folder, ``PROVENANCE.json`` says the data are synthetic and how they were made
 (generator, seed, patients, year, datasets, when) and lists the files it wrote (``files``: path
@@ -26,11 +29,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from hdab import __version__
 from hdab.core import clock
 from hdab.core.files import sha256_file
+from hdab.registry.append import append, remove_parts
 from hdab.registry.provenance import write_provenance
 
 OUTPATIENT_PER_PATIENT = 14.5 / 2.8
@@ -38,7 +41,6 @@ ADMISSIONS_PER_PATIENT = 1.0 / 2.8
 REFERRALS_PER_PATIENT = 3.5 / 2.8
 CLAIMS_PER_PERSON = 4.0
 CORRECTION_SHARE = 0.02
-ROW_GROUP = 1_000_000
 
 NPR_TABLE = "npr-somatikk"
 KPR_TABLE = "kpr-kuhr"
@@ -325,10 +327,7 @@ def generate(out: Path, patients: int, year: int, seed: int) -> SynthResult:
         "fritakskode": _where(rng.random(m) < 0.2, pa.array(np.full(m, "K"))),
     }
     kpr_table = _with_corrections(pa.table(kpr), rng, ICPC2, "hoveddiagnose")
-    files = (
-        _write(npr_table, out / NPR_TABLE / f"{year}.parquet"),
-        _write(kpr_table, out / KPR_TABLE / f"{year}.parquet"),
-    )
+    files = (*_replace_year(out, NPR_TABLE, npr_table, year), *_replace_year(out, KPR_TABLE, kpr_table, year))
     provenance = write_provenance(
         out,
         {
@@ -381,9 +380,9 @@ def _as_type(values: pa.Array, target: pa.DataType) -> pa.Array:
     return values.cast(target)
 
 
-def _write(table: pa.Table, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
-    tmp.replace(path)
-    return path
+def _replace_year(out: Path, dataset: str, table: pa.Table, year: int) -> list[Path]:
+    """The year's rows as the registry's parts (``append``), in place of what synth wrote for it before."""
+    name = f"synth-{year}"
+    remove_parts(out, dataset, name)
+    (out / dataset / f"{year}.parquet").unlink(missing_ok=True)  # the one-file layout synth wrote before
+    return append(out, dataset, table, name=name, durable=False)  # made again from its seed

@@ -111,7 +111,7 @@ def test_an_internal_error_is_a_sentence_and_its_exception_is_logged_without_per
 ) -> None:
     client, people, registry = fresh
     synth.generate(registry, 1_500, 2025, 3)
-    person = pq.read_table(registry / "npr-somatikk" / "2025.parquet", columns=["fodselsnummer"])[
+    person = pq.read_table(registry / "npr-somatikk", partitioning=None, columns=["fodselsnummer"])[
         "fodselsnummer"
     ][0].as_py()
 

@@ -60,7 +60,9 @@ def person_numbers_in(document: Any) -> list[str]:
 def registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     root = tmp_path_factory.mktemp("registry")
     synth.generate(root, 2_500, 2025, 21)
-    persons = sorted(set(pq.read_table(root / "npr-somatikk" / "2025.parquet")["fodselsnummer"].to_pylist()))
+    persons = sorted(
+        set(pq.read_table(root / "npr-somatikk", partitioning=None)["fodselsnummer"].to_pylist())
+    )
     return root, persons
 
 

@@ -40,7 +40,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def source(registry: Path, dataset: str) -> list[dict[str, Any]]:
-    return pq.read_table(registry / dataset / "2025.parquet").to_pylist()
+    return pq.read_table(registry / dataset, partitioning=None).to_pylist()
 
 
 def run(
@@ -175,7 +175,7 @@ def test_the_same_plan_gives_byte_identical_files_also_after_later_corrections(
 ) -> None:
     first = run(registry, tmp_path / "a", [HIP])
     # a correction arrives in the sources after the as-of time: the reading as of then is unchanged
-    late = pq.read_table(registry / "npr-somatikk" / "2025.parquet").slice(0, 50)
+    late = pq.read_table(registry / "npr-somatikk", partitioning=None).slice(0, 50)
     late = late.set_column(late.schema.get_field_index("version"), "version", pc.add(late["version"], 5))
     late = late.set_column(
         late.schema.get_field_index("recorded_at"),

@@ -75,7 +75,7 @@ def pseudonyms(outcome: Outcome, dataset: str) -> set[str]:
 def persons_in(registry: Path, dataset: str, keep: Any) -> set[str]:
     """The persons of the rows ``keep`` accepts, in each record's latest version known at the approval."""
     latest: dict[int, dict[str, Any]] = {}
-    for row in pq.read_table(registry / dataset / "2025.parquet").to_pylist():
+    for row in pq.read_table(registry / dataset, partitioning=None).to_pylist():
         seen = latest.get(row["record_id"], {"version": 0})["version"]
         if row["recorded_at"] <= APPROVED and row["version"] >= seen:
             latest[row["record_id"]] = row

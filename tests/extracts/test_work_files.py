@@ -45,7 +45,7 @@ def mode(path: Path) -> int:
 
 
 def persons_in(source: Path) -> list[str]:
-    table = pq.read_table(source / "npr-somatikk" / "2025.parquet", columns=["fodselsnummer"])
+    table = pq.read_table(source / "npr-somatikk", partitioning=None, columns=["fodselsnummer"])
     return [str(p) for p in table["fodselsnummer"].unique().to_pylist()]
 
 

@@ -93,7 +93,7 @@ def test_a_full_run_logs_no_secret(
 
     assert base_settings.registry_dir is not None
     persons = pq.read_table(
-        base_settings.registry_dir / "npr-somatikk" / "2025.parquet", columns=["fodselsnummer"]
+        base_settings.registry_dir / "npr-somatikk", partitioning=None, columns=["fodselsnummer"]
     )
     identifiers = set(persons["fodselsnummer"].to_pylist()) | {CITIZEN_PID}
 
@@ -181,7 +181,7 @@ def run_the_rest(
         # an admin imports an opt-out file; invalid tokens are tried
         registry = runtime.settings().registry_dir
         assert registry is not None
-        some = pq.read_table(registry / "npr-somatikk" / "2025.parquet", columns=["fodselsnummer"])
+        some = pq.read_table(registry / "npr-somatikk", partitioning=None, columns=["fodselsnummer"])
         lines = [f"{p},2026-01-05T10:00:00+01:00,opt_out" for p in some["fodselsnummer"].to_pylist()[:20]]
         imported = browser.post(
             "/api/optouts/import",

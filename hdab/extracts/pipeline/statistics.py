@@ -147,7 +147,7 @@ def count_table(
         SELECT {dims}, {measure} FROM s SEMI JOIN kept USING (_person) GROUP BY ALL
         """,
         {
-            "files": source.files(registry),
+            "files": source.files(registry, known_at=as_of),
             "as_of": as_of,
             # the period in Norwegian days: "2023" ends at midnight in Oslo, not in UTC
             "start": oslo_midnight(spec.period_start),

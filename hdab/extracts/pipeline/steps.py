@@ -111,7 +111,8 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, wo
     """The permitted columns of the permitted rows, as the registry knew them at the as-of time."""
     source = SOURCES[plan.dataset]
     source.require_data(registry, plan.as_of)
-    files = source.files(registry)
+    # only the days the reading needs: up to the as-of time, and in changes mode from the last run on
+    files = source.files(registry, known_at=plan.as_of, recorded_after=plan.changed_since)
 
     def col(name: str) -> str:
         return f"s.{quote_name(name)}"
@@ -178,7 +179,7 @@ def _population_sql(population: Population, registry: Path, params: dict[str, An
     """The persons of the study population: in its dataset's rows, its period and cohort, as of then."""
     source = SOURCES[population.dataset]
     source.require_data(registry, population.as_of)
-    params["pop_files"] = source.files(registry)
+    params["pop_files"] = source.files(registry, known_at=population.as_of)
     params["pop_as_of"] = population.as_of
     known_at = KNOWN_AT_FROM.replace("$files", "$pop_files").replace("$as_of", "$pop_as_of")
     conditions = [KNOWN_AT_WHERE.replace("$as_of", "$pop_as_of")]

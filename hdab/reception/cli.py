@@ -59,6 +59,25 @@ def import_submitters(path: Path) -> None:
     click.echo(f"{result.rows} submitters: {result.units} reporting units, {result.vendors} vendors")
 
 
+@group.command("compact")
+def compact() -> None:
+    """Move received record versions into the registry's Parquet now (the scheduler does it every minute)."""
+    from hdab.reception import compaction, crypto
+
+    settings = runtime.settings()
+    assert settings.registry_dir is not None
+    done = compaction.compact(
+        runtime.database(), settings.registry_dir, crypto.storage_key(settings.reception_storage_key)
+    )
+    for result in done:
+        click.echo(
+            f"{result.dataset}: {result.messages} messages, {result.versions} versions,"
+            f" {result.tombstones} deletions held, through {result.through.isoformat()}"
+        )
+    if not done:
+        click.echo("nothing to compact")
+
+
 @report.command("send")
 @click.argument("payload", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--url", required=True, help="the receiver's base URL, e.g. https://hdab.example.no")

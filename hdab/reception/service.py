@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -92,13 +92,18 @@ def receive(
     stream = _locked_stream(session, checked.unit, checked.type.name, dry_run=dry_run)
     # taken under the stream's lock: a unit's later message is always received after its earlier one
     received_at = clock.now()
-    earlier = session.scalars(
-        select(Message).where(
-            Message.unit == checked.unit,
-            Message.message_type == checked.type.name,
-            Message.sequence == checked.sequence,
-        )
-    ).one_or_none()
+    last = stream.last_sequence if stream is not None else 0
+    earlier = (
+        session.scalars(
+            select(Message).where(
+                Message.unit == checked.unit,
+                Message.message_type == checked.type.name,
+                Message.sequence == checked.sequence,
+            )
+        ).one_or_none()
+        if checked.sequence <= last  # a number not yet accepted has no message to send again
+        else None
+    )
     if earlier is not None:
         if hmac.compare_digest(earlier.msg_hash, checked.msg_hash):
             # the same message again: the same receipt, nothing stored twice
@@ -110,7 +115,6 @@ def receive(
             f"message {checked.sequence} of this unit and type was accepted with another payload",
             SEQUENCE_HEADER,
         )
-    last = stream.last_sequence if stream is not None else 0
     if checked.sequence != last + 1:
         raise refused(
             Code.OUT_OF_ORDER,
@@ -285,7 +289,11 @@ def _insert(session: Session) -> Any:
 
 def _locked_stream(session: Session, unit: str, kind: str, *, dry_run: bool) -> Stream | None:
     """The unit's stream of this type, locked until the transaction ends (made on its first message)."""
-    if not dry_run:
+    query = select(Stream).where(Stream.unit == unit, Stream.message_type == kind)
+    if dry_run:
+        return session.scalars(query).one_or_none()
+    found = session.scalars(query.with_for_update()).one_or_none()
+    if found is None:
         session.execute(
             _insert(session)(Stream)
             .values(
@@ -299,10 +307,8 @@ def _locked_stream(session: Session, unit: str, kind: str, *, dry_run: bool) -> 
             )
             .on_conflict_do_nothing()
         )
-    query = select(Stream).where(Stream.unit == unit, Stream.message_type == kind)
-    if not dry_run:
-        query = query.with_for_update()
-    return session.scalars(query).one_or_none()
+        found = session.scalars(query.with_for_update()).one_or_none()
+    return found
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -341,52 +347,35 @@ def _store(
             compacted=False,
         )
     )
-    session.flush()
-    local_ids = [i.local_id for i in checked.items]
+    # one statement for every record's key: made on its first version, its latest version moved on
+    # by one otherwise; it returns each record's key and its new version (a deletion of a record
+    # never received is a tombstone of a key of its own, version 1: the unit said so)
+    upsert = _insert(session)(RecordKey)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[RecordKey.unit, RecordKey.message_type, RecordKey.local_id],
+        set_={"latest_version": RecordKey.latest_version + 1},
+    ).returning(RecordKey.id, RecordKey.local_id, RecordKey.latest_version)
     known: dict[str, tuple[int, int]] = {}
-    for chunk in _chunks(local_ids):
-        for key_id, local_id, latest in session.execute(
-            select(RecordKey.id, RecordKey.local_id, RecordKey.latest_version).where(
-                RecordKey.unit == checked.unit,
-                RecordKey.message_type == kind.name,
-                RecordKey.local_id.in_(chunk),
-            )
-        ):
-            known[local_id] = (key_id, latest)
-    # a deletion of a record never received leaves nothing to delete: it is kept in the message only
-    fresh = [i.local_id for i in checked.items if i.local_id not in known and i.values is not None]
-    if fresh:
-        made = session.execute(
-            insert(RecordKey).returning(RecordKey.id, RecordKey.local_id),
-            [
-                {"unit": checked.unit, "message_type": kind.name, "local_id": lid, "latest_version": 1}
-                for lid in fresh
-            ],
-        )
-        for key_id, local_id in made:
-            known[local_id] = (key_id, 0)
-    versions = []
-    bumped = []
-    for index, item in enumerate(checked.items):
-        if item.local_id not in known:
-            continue
-        key_id, latest = known[item.local_id]
-        versions.append(
-            {
-                "key_id": key_id,
-                "version": latest + 1,
-                "message_id": correlation_id,
-                "item": index,
-                "recorded_at": received_at,
-                "deleted": item.values is None,
-            }
-        )
-        if latest > 0:
-            bumped.append({"id": key_id, "latest_version": latest + 1})
-    if versions:
-        session.execute(insert(RecordVersion), versions)
-    if bumped:
-        session.execute(update(RecordKey), bumped)
+    for chunk in _chunks([i.local_id for i in checked.items]):
+        rows = [
+            {"unit": checked.unit, "message_type": kind.name, "local_id": lid, "latest_version": 1}
+            for lid in chunk
+        ]
+        for key_id, local_id, version in session.execute(upsert, rows):
+            known[local_id] = (key_id, version)
+    versions = [
+        {
+            "key_id": known[item.local_id][0],
+            "version": known[item.local_id][1],
+            "message_id": correlation_id,
+            "item": index,
+            "recorded_at": received_at,
+            "deleted": item.values is None,
+        }
+        for index, item in enumerate(checked.items)
+    ]
+    session.flush()  # the message before the versions that name it
+    session.execute(insert(RecordVersion), versions)
     skipped = (checked.extraction - stream.last_extraction).days - 1 if stream.last_extraction else 0
     lag = received_at - datetime.combine(checked.extraction, datetime.min.time(), tzinfo=received_at.tzinfo)
     stream.last_sequence = checked.sequence

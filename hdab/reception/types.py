@@ -19,6 +19,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
 PACKAGE = "hdab.reception"
@@ -71,14 +72,24 @@ class MessageType:
     def validator(self) -> Draft202012Validator:
         return Draft202012Validator(dict(self.schema), format_checker=FormatChecker())
 
+    @cached_property
+    def fast_validator(self) -> Any:
+        return jsonschema_rs.Draft202012Validator(dict(self.schema), validate_formats=True)
+
     def problems(self, payload: Any, limit: int = 50) -> list[SchemaProblem]:
-        """Where ``payload`` breaks the schema (at most ``limit`` places), deepest first; empty when valid."""
+        """Where ``payload`` breaks the schema (at most ``limit`` places), deepest first; empty when valid.
+
+        A valid payload is known so by the compiled validator (jsonschema-rs: a hundred times faster,
+        the common case); only an invalid one is walked again to name each place."""
+        if self.fast_validator.is_valid(payload):
+            return []
         found: list[SchemaProblem] = []
         for error in sorted(self.validator.iter_errors(payload), key=lambda e: list(e.absolute_path)):
             found.append(SchemaProblem(_pointer(error.absolute_path), _message(error)))
             if len(found) >= limit:
                 break
-        return found
+        # the two validators disagree only on a corner of a format: refuse, never let it through
+        return found or [SchemaProblem("", "does not follow the schema")]
 
     def items(self, payload: list[Any]) -> Iterator[Item]:
         """The payload's records and deletions, in order; the payload must be valid."""

@@ -123,8 +123,12 @@ def test_a_delivered_message_is_stored_before_the_receipt_and_versioned(
             .join(RecordVersion, RecordVersion.key_id == RecordKey.id)
             .order_by(RecordKey.local_id)
         ).all()
-        # a deletion of a record never received has nothing to delete
-        assert [(v[0], v[1], v[2]) for v in versions] == [("EP-1", 1, False), ("EP-2", 1, False)]
+        # a deletion of a record never received is kept as what the unit said: a tombstone
+        assert [(v[0], v[1], v[2]) for v in versions] == [
+            ("EP-1", 1, False),
+            ("EP-2", 1, False),
+            ("EP-never", 1, True),
+        ]
         assert all(v[3] == message.received_at for v in versions)
 
 

@@ -45,6 +45,7 @@ from hdab.extracts import routes as extracts_routes
 from hdab.extracts import views as extracts_views
 from hdab.reception import keys as reception_keys
 from hdab.reception import routes as reception_routes
+from hdab.reception import views as reception_views
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ ROUTERS = (
     catalog_views.router,
     applications_views.router,
     extracts_views.router,
+    reception_views.router,
 )
 # what each domain finds lacking: /readyz and the home page's banners say it
 HEALTH_FINDINGS: tuple[notices.Source, ...] = (catalog_health.findings, extracts_health.findings)
@@ -66,7 +68,8 @@ HEALTH_FINDINGS: tuple[notices.Source, ...] = (catalog_health.findings, extracts
 core_router = APIRouter()
 
 MAX_BODY = 1024 * 1024  # forms and JSON
-UPLOAD_PATHS = frozenset({"/api/catalog/import", "/api/optouts/import"})  # files, up to the import limit
+# files, up to the import limit
+UPLOAD_PATHS = frozenset({"/api/catalog/import", "/api/optouts/import", "/api/reception/submitters"})
 
 
 @core_router.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -22,8 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from hdab.core import dpop, ratelimit, runtime
 from hdab.core.access import current_principal
 from hdab.core.auth import Principal, TokenVerifier
-from hdab.core.errors import OWN_ERROR_BODIES, NotFound, Unauthenticated
-from hdab.reception import schemas, service, status
+from hdab.core.errors import OWN_ERROR_BODIES, FieldError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from hdab.reception import schemas, service, status, submitters
 from hdab.reception.crypto import storage_key
 from hdab.reception.domain import MAX_BODY_BYTES, Code, Error, Receipt, Refused, refused
 from hdab.reception.keys import receiver_keys
@@ -122,6 +122,32 @@ def unit_status(request: Request, principal: Principal = Depends(current_princip
     unit = request.query_params.get("unit")
     with runtime.database().session(write=False) as session:
         return status.for_caller(session, principal, unit, runtime.settings().registry_organisation)
+
+
+@router.post(
+    "/submitters",
+    summary="Import the register of submitters (CSV: organisation,name,kind,category,message_types)",
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    dependencies=[Depends(ratelimit.limited("import", "rate_limit_import"))],
+)
+async def import_submitters(
+    request: Request, principal: Principal = Depends(current_principal)
+) -> dict[str, int]:
+    if not status.is_staff(principal, runtime.settings().registry_organisation):
+        raise Forbidden("this needs data_holder of the registry's organisation, or admin")
+    text = (await request.body()).decode("utf-8", errors="replace")
+    return await run_in_threadpool(_import, principal, text)
+
+
+def _import(principal: Principal, text: str) -> dict[str, int]:
+    try:
+        with runtime.database().session() as session:
+            result = submitters.import_csv(session, principal.actor, text)
+    except submitters.ImportRefused as exc:
+        raise InvalidInput(
+            str(exc), [FieldError(f"line {p.line}", p.message) for p in exc.problems]
+        ) from None
+    return {"rows": result.rows, "units": result.units, "vendors": result.vendors}
 
 
 async def _receive(request: Request, *, dry_run: bool) -> JSONResponse:

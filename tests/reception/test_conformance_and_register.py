@@ -151,3 +151,27 @@ def test_a_submitter_sees_its_own_status_and_staff_see_any(app: TestClient, hosp
     )
     holder_elsewhere = as_(Role.DATA_HOLDER, GP_OFFICE)
     assert app.get(f"/api/reception/status?unit={HOSPITAL}", headers=holder_elsewhere).status_code == 403
+
+
+def test_the_registry_staff_pages_and_import(app: TestClient, hospital: object) -> None:
+    from hdab.core.auth import Role
+    from hdab.core.devidp import DevIdentityProvider
+    from hdab.reception.client import Sender
+
+    assert isinstance(hospital, Sender)
+    assert hospital.send(npr(1, npr_episode("EP-1"))).delivered
+    idp = DevIdentityProvider(runtime.settings())
+    staff = {"Authorization": f"Bearer {idp.issue('fhi', [Role.DATA_HOLDER], organisation='983744516')}"}
+    page = app.get("/reception", headers=staff)
+    assert page.status_code == 200 and HOSPITAL in page.text
+    unit = app.get(f"/reception/units/{HOSPITAL}", headers=staff)
+    assert unit.status_code == 200 and "npr-basismelding" in unit.text
+    csv = "organisation,name,kind,category,message_types\n974589052,Ny klinikk,unit,privat-spesialist,\n"
+    imported = app.post(
+        "/api/reception/submitters", content=csv, headers={**staff, "Content-Type": "text/csv"}
+    )
+    assert imported.json() == {"rows": 1, "units": 1, "vendors": 0}
+    bad = app.post("/api/reception/submitters", content="nonsense", headers=staff)
+    assert bad.status_code == 422
+    other = {"Authorization": f"Bearer {idp.issue('x', [Role.DATA_HOLDER], organisation=GP_OFFICE)}"}
+    assert app.get("/reception", headers=other).status_code == 403

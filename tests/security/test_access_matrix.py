@@ -143,6 +143,9 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("POST", "/api/reception/message"): dict.fromkeys(CALLERS, "login"),
     ("POST", "/api/reception/validate"): dict.fromkeys(CALLERS, "login"),
     ("GET", "/api/reception/status"): {S, M},
+    ("POST", "/api/reception/submitters"): {M},
+    ("GET", "/reception"): {M},
+    ("GET", "/reception/units/{organisation}"): {M},
 }
 
 # valid bodies, so that the role gate (not validation) decides the outcome
@@ -231,6 +234,8 @@ def url_for(path: str, values: dict[str, Any]) -> str:
         return f"/api/deliveries/{values['delivery_id']}/files/{values['delivery_name']}"
     if path == "/static":
         return "/static/search.js"
+    if path == "/reception/units/{organisation}":
+        return "/reception/units/974589028"
     if path.startswith("/api/reception/types/{name}/{version}"):
         return path.format(name="npr-basismelding", version="1")
     return path.format(**{k: v for k, v in values.items() if isinstance(v, str)})

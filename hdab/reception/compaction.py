@@ -186,19 +186,24 @@ def _rows(session: Session, dataset: str, ids: list[str], storage_key: bytes) ->
     kinds = [t for t in MESSAGE_TYPES.values() if t.dataset == dataset]
     names = _column_types(kinds)
     versions = tombstones = 0
-    for message in session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.received_at)):
-        kind = MESSAGE_TYPES[(message.message_type, message.message_version)]
-        payload = json.loads(crypto.store_open(message.sealed, storage_key, message.id))
-        items = list(kind.items(payload))
-        for key_id, version, item, recorded_at, deleted in session.execute(
+    by_message: dict[str, list[tuple[int, int, int, datetime, bool]]] = defaultdict(list)
+    for start in range(0, len(ids), 500):  # every version of the batch in a few queries, not one a message
+        for key_id, version, item, recorded_at, deleted, message_id in session.execute(
             select(
                 RecordVersion.key_id,
                 RecordVersion.version,
                 RecordVersion.item,
                 RecordVersion.recorded_at,
                 RecordVersion.deleted,
-            ).where(RecordVersion.message_id == message.id)
+                RecordVersion.message_id,
+            ).where(RecordVersion.message_id.in_(ids[start : start + 500]))
         ):
+            by_message[message_id].append((key_id, version, item, recorded_at, deleted))
+    for message in session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.received_at)):
+        kind = MESSAGE_TYPES[(message.message_type, message.message_version)]
+        payload = json.loads(crypto.store_open(message.sealed, storage_key, message.id))
+        items = list(kind.items(payload))
+        for key_id, version, item, recorded_at, deleted in by_message[message.id]:
             if deleted:
                 # the registry's tables have no tombstone column yet (see the report): held here
                 tombstones += 1

@@ -19,11 +19,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from hdab.core import dpop, ratelimit, runtime
+from hdab.catalog import api as catalog
+from hdab.core import clock, dpop, ratelimit, runtime
 from hdab.core.access import current_principal
 from hdab.core.auth import Principal, TokenVerifier
 from hdab.core.errors import OWN_ERROR_BODIES, FieldError, Forbidden, InvalidInput, NotFound, Unauthenticated
-from hdab.reception import schemas, service, status, submitters
+from hdab.reception import quality, schemas, service, status, submitters
 from hdab.reception.crypto import storage_key
 from hdab.reception.domain import MAX_BODY_BYTES, Code, Error, Receipt, Refused, refused
 from hdab.reception.keys import receiver_keys
@@ -115,6 +116,28 @@ async def message(request: Request) -> JSONResponse:
 )
 async def validate(request: Request) -> JSONResponse:
     return await _receive(request, dry_run=True)
+
+
+@router.get(
+    "/quality/{dataset}",
+    summary="A dataset's quality figures from reception (DQV measurements, JSON-LD)",
+    response_class=JSONResponse,
+)
+def dataset_quality(dataset: str) -> JSONResponse:
+    settings = runtime.settings()
+    with runtime.database().session(write=False) as session:
+        if catalog.dataset(session, dataset) is None or dataset not in {
+            t.dataset for t in MESSAGE_TYPES.values()
+        }:
+            raise NotFound(f"no dataset {dataset} is fed by reception")
+        values = quality.figures(session, dataset)
+    body = quality.measurements(
+        f"{settings.base_url}/datasets/{dataset}",
+        f"{settings.base_url}{PREFIX}/quality/{dataset}",
+        values,
+        clock.now(),
+    )
+    return JSONResponse(body, media_type="application/ld+json")
 
 
 @router.get("/status", summary="Where your unit's series stand: last accepted, gaps, error rate, lag")

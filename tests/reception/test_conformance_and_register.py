@@ -175,3 +175,32 @@ def test_the_registry_staff_pages_and_import(app: TestClient, hospital: object) 
     assert bad.status_code == 422
     other = {"Authorization": f"Bearer {idp.issue('x', [Role.DATA_HOLDER], organisation=GP_OFFICE)}"}
     assert app.get("/reception", headers=other).status_code == 403
+
+
+def test_quality_figures_are_dqv_measurements_on_the_catalogue_dataset(
+    app: TestClient, hospital: object, registered: Settings
+) -> None:
+    from hdab.reception.client import Sender
+    from tests.support import seeding
+
+    assert isinstance(hospital, Sender)
+    assert (
+        app.get("/api/reception/quality/npr-somatikk").status_code == 404
+    )  # the catalogue has no such dataset
+    seeding.seed_catalogue(registered)
+    assert hospital.send(npr(1, npr_episode("EP-1"))).delivered
+    hospital.send(npr(3, npr_episode("EP-3")))  # refused: a gap
+    response = app.get("/api/reception/quality/npr-somatikk")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/ld+json"
+    measured = {
+        node["dqv:isMeasurementOf"]["@id"].rsplit("-", 1)[0].split("#metric-")[1]: node
+        for node in response.json()["@graph"]
+        if node["@type"] == "dqv:QualityMeasurement"
+    }
+    assert set(measured) == {"extraction-to-receipt", "reporting-day", "accepted-message"}  # no watermark yet
+    assert measured["accepted-message"]["dqv:value"]["@value"] == 0.5
+    assert measured["reporting-day"]["dqv:value"]["@value"] == 1.0
+    dataset = {node["dqv:computedOn"]["@id"] for node in measured.values()}
+    assert dataset == {f"{registered.base_url}/datasets/npr-somatikk"}
+    assert app.get("/api/reception/quality/kpr-kuhr").status_code == 200
+    assert app.get("/api/reception/quality/npr-somatikk-x").status_code == 404

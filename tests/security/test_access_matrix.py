@@ -143,6 +143,7 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("POST", "/api/reception/message"): dict.fromkeys(CALLERS, "login"),
     ("POST", "/api/reception/validate"): dict.fromkeys(CALLERS, "login"),
     ("GET", "/api/reception/status"): {S, M},
+    ("GET", "/api/reception/quality/{dataset}"): PUBLIC,
     ("POST", "/api/reception/submitters"): {M},
     ("GET", "/reception"): {M},
     ("GET", "/reception/units/{organisation}"): {M},
@@ -234,6 +235,8 @@ def url_for(path: str, values: dict[str, Any]) -> str:
         return f"/api/deliveries/{values['delivery_id']}/files/{values['delivery_name']}"
     if path == "/static":
         return "/static/search.js"
+    if path == "/api/reception/quality/{dataset}":
+        return "/api/reception/quality/npr-somatikk"
     if path == "/reception/units/{organisation}":
         return "/reception/units/974589028"
     if path.startswith("/api/reception/types/{name}/{version}"):

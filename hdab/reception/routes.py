@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import uuid
@@ -227,10 +228,14 @@ def _process(submission: service.Submission, correlation_id: str, dry_run: bool)
 
 
 def _count_rejection(submission: service.Submission, receipt: Receipt) -> None:
+    """The refused message's proof is used up (its transaction was rolled back), and counted."""
     unit = submission.principal.organisation
+    kind = submission.proof.get("msg_type")
+    if not any(e.code is Code.NOT_AUTHENTICATED for e in receipt.errors):  # a replay's jti is recorded
+        with contextlib.suppress(dpop.InvalidProof, SQLAlchemyError), runtime.database().session() as session:
+            dpop.remember_in(session, str(submission.proof.get("jti", "")))
     if unit is None or receipt.dry_run:
         return
-    kind = submission.proof.get("msg_type")
     try:
         with runtime.database().session() as session:
             service.record_rejection(session, unit, str(kind or "?"), receipt.errors)
@@ -293,6 +298,7 @@ def _submission(request: Request, body: bytes) -> service.Submission:
             url=runtime.settings().base_url + request.url.path,
             access_token=token,
             jkt=jkt,
+            remember=False,  # recorded in the message's own transaction (service.receive)
         )
     except Unauthenticated as exc:
         ratelimit.count(request, "token-failures", "rate_limit_token_failures")

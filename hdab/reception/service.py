@@ -26,7 +26,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hdab.core import clock
+from hdab.core import clock, dpop
 from hdab.core.auth import Principal, Role
 from hdab.reception import crypto
 from hdab.reception.domain import (
@@ -87,7 +87,15 @@ def receive(
     correlation_id: str,
     dry_run: bool = False,
 ) -> Receipt:
-    """Check ``submission`` and (unless ``dry_run``) store it; raises :class:`Refused` with the reasons."""
+    """Check ``submission`` and (unless ``dry_run``) store it; raises :class:`Refused` with the reasons.
+
+    The DPoP proof's jti is recorded first, in this transaction: a replay is refused before anything
+    else, and an accepted message costs one commit. (A refused message's transaction is rolled back;
+    the receiver records that proof's jti with the refusal.)"""
+    try:
+        dpop.remember_in(session, str(submission.proof.get("jti", "")))
+    except dpop.InvalidProof as exc:
+        raise refused(Code.NOT_AUTHENTICATED, exc.detail) from None
     checked = check(session, submission, keys)
     stream = _locked_stream(session, checked.unit, checked.type.name, dry_run=dry_run)
     # taken under the stream's lock: a unit's later message is always received after its earlier one

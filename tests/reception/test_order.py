@@ -41,6 +41,7 @@ def submission(settings: Settings, sequence: int, variant: int) -> service.Submi
         "msg_hash": sealed.msg_hash,
         "enc_sym_key": sealed.enc_sym_key,
         "enc_key_id": key.id,
+        "jti": str(uuid.uuid4()),
     }
     return service.Submission(sealed.body.encode(), headers, proof, UNIT, None)
 

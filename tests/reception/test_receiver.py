@@ -292,3 +292,24 @@ def test_validate_checks_everything_and_stores_nothing(hospital: Sender) -> None
     bad = hospital.send(npr(2, npr_episode("EP-1")), dry_run=True)
     assert codes(bad.receipt) == [2101] and bad.receipt["valid"] is False
     assert count(Message) == 0 and count(Stream) == 0 and count(Rejection) == 0
+
+
+def test_the_proof_of_a_refused_message_is_used_up_too(app: TestClient, hospital: Sender) -> None:
+    message = npr(2, npr_episode("EP-1"))  # out of order: refused
+    kid, public = hospital.receiver_key()
+    sealed = crypto.seal(message.payload, public)
+    token = hospital.token()
+    bound = {"msg_hash": sealed.msg_hash, "enc_sym_key": sealed.enc_sym_key, "enc_key_id": kid}
+    headers = {
+        "Authorization": f"DPoP {token}",
+        "DPoP": proof(hospital.dpop_key, "POST", BASE + MESSAGE, token, msg_type="npr-basismelding",
+                      msg_version="1", **bound),
+        "x-data-extraction-date": TODAY.strftime("%d.%m.%Y"),
+        "x-message-sequence": "2",
+        **SOFTWARE.headers(),
+    }  # fmt: skip
+    assert codes(app.post(MESSAGE, content=sealed.body, headers=headers).json()) == [2101]
+    assert hospital.send(npr(1, npr_episode("EP-0"))).delivered  # now message 2 would be in order
+    replay = app.post(MESSAGE, content=sealed.body, headers=headers)
+    assert replay.status_code == 401 and codes(replay.json()) == [2100]
+    assert count(Message) == 1

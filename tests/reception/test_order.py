@@ -81,3 +81,30 @@ def test_whatever_is_sent_what_is_stored_is_one_to_n_each_once(
         stored = session.scalars(select(Message.sequence).order_by(Message.sequence)).all()
         assert stored == list(range(1, len(accepted) + 1))
         assert session.scalar(select(func.count()).select_from(RecordVersion)) == len(accepted)
+
+
+def test_the_same_number_sent_at_once_from_many_threads_is_stored_once(registered: Settings) -> None:
+    """Eight senders race with message 1: one payload wins; the same payload again gets its receipt."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    storage = crypto.storage_key(registered.reception_storage_key)
+
+    def send(variant: int) -> tuple[str, str | None]:
+        try:
+            with runtime.database().session() as session:
+                receipt = service.receive(
+                    session, submission(registered, 1, variant), receiver_keys(registered), storage,
+                    correlation_id=str(uuid.uuid4()),
+                )  # fmt: skip
+            return "delivered", receipt.correlation_id
+        except Refused as exc:
+            return exc.errors[0].code.name, None
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(send, [0, 0, 0, 0, 1, 1, 1, 1]))
+    with runtime.database().session(write=False) as session:
+        [stored] = session.scalars(select(Message)).all()
+    delivered = [cid for what, cid in outcomes if what == "delivered"]
+    refused = [what for what, _ in outcomes if what != "delivered"]
+    assert set(delivered) == {stored.id}  # every delivered receipt names the one stored message
+    assert len(delivered) == 4 and refused == ["SEQUENCE_ALREADY_USED"] * 4

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.extract import VARIABLES, in_fresh_process, registry_for
+from bench.extract import VARIABLES, in_fresh_process, registry_for, source_files
 
 AS_OF = datetime(2026, 9, 1, tzinfo=UTC)
 KEY = b"engines-bench-key-engines-bench-key"
@@ -32,16 +32,17 @@ def _duckdb(registry: Path, out: Path, queue: Any) -> None:
     started = time.perf_counter()
     con = duckdb.connect(config={"memory_limit": "1.5GB", "temp_directory": str(out)})
     con.execute("SET enable_progress_bar = false")
-    files = str(registry / "npr-somatikk" / "*.parquet")
+    files = source_files(registry)
     columns = ", ".join(f's."{c}"' for c in VARIABLES)
     con.execute(
-        "CREATE TEMP TABLE latest AS SELECT record_id, max(version) AS v FROM read_parquet($f) "
+        "CREATE TEMP TABLE latest AS SELECT record_id, max(version) AS v "
+        "FROM read_parquet($f, hive_partitioning = false) "
         "WHERE version > 1 AND recorded_at <= $t GROUP BY record_id",
         {"f": files, "t": AS_OF},
     )
     con.execute(
         f"""CREATE TABLE m AS SELECT s.record_id, s.fodselsnummer AS p, {columns}
-        FROM read_parquet($f) s LEFT JOIN latest l USING (record_id)
+        FROM read_parquet($f, hive_partitioning = false) s LEFT JOIN latest l USING (record_id)
         WHERE s.recorded_at <= $t AND s.version = coalesce(l.v, 1)""",
         {"f": files, "t": AS_OF},
     )
@@ -66,7 +67,7 @@ def _polars(registry: Path, out: Path, queue: Any) -> None:
     import polars as pl
 
     started = time.perf_counter()
-    source = pl.scan_parquet(str(registry / "npr-somatikk" / "*.parquet"))
+    source = pl.scan_parquet(source_files(registry), hive_partitioning=False)
     known = source.filter(pl.col("recorded_at") <= AS_OF)
     latest = known.filter(pl.col("version") > 1).group_by("record_id").agg(pl.col("version").max().alias("v"))
     rows = (

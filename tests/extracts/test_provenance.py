@@ -43,6 +43,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_synth_writes_the_provenance_at_the_root_of_the_registry(tmp_path: Path) -> None:
     clock.set(datetime(2026, 12, 1, 9, 30, tzinfo=UTC))
     result = synth.generate(tmp_path, 300, 2024, 4)
+    written = sorted(f.relative_to(tmp_path).as_posix() for f in result.files)
     assert result.provenance == tmp_path / PROVENANCE
     assert json.loads((tmp_path / PROVENANCE).read_text(encoding="utf-8")) == {
         "synthetic": True,
@@ -52,18 +53,23 @@ def test_synth_writes_the_provenance_at_the_root_of_the_registry(tmp_path: Path)
         "year": 2024,
         "datasets": ["npr-somatikk", "kpr-kuhr"],
         "created_at": "2026-12-01T09:30:00+00:00",
-        "files": {  # the files it vouches for, relative to the registry folder
+        "files": {  # the files it vouches for (its parts by recorded day), relative to the registry folder
             name: {
                 "bytes": (tmp_path / name).stat().st_size,
                 "sha256": hashlib.sha256((tmp_path / name).read_bytes()).hexdigest(),
             }
-            for name in ("npr-somatikk/2024.parquet", "kpr-kuhr/2024.parquet")
+            for name in written
         },
     }
-    assert sorted(str(f.relative_to(tmp_path)) for f in result.files) == [
-        "kpr-kuhr/2024.parquet",
-        "npr-somatikk/2024.parquet",
-    ]
+    assert written == sorted(
+        p.relative_to(tmp_path).as_posix()
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.name != PROVENANCE
+    )  # every file it wrote, and nothing else (no temporary file)
+    assert {n.split("/")[0] for n in written} == {"kpr-kuhr", "npr-somatikk"}
+    days = {n.split("/")[1] for n in written}
+    assert all(d.startswith(("recorded_date=2024-", "recorded_date=2025-")) for d in days)
+    assert all(n.endswith("/part-synth-2024.parquet") for n in written)
     assert sorted(p.name for p in tmp_path.iterdir()) == [PROVENANCE, "kpr-kuhr", "npr-somatikk"]  # no temp
 
 

@@ -8,7 +8,9 @@ revocation, failed. The sweeper removes what a killed process left, never a runn
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import stat
 import uuid
 from datetime import timedelta
@@ -28,6 +30,7 @@ from hdab.extracts.jobs import service, workspace
 from hdab.extracts.jobs.models import ExtractJob
 from hdab.extracts.pipeline import plan as planning
 from hdab.extracts.pipeline import statistics, steps, workfiles
+from hdab.extracts.pipeline.failures import JobFailure
 from hdab.extracts.pipeline.run import Context, Keys, StepRecord, run_plan, run_step, sequence
 from tests.applications.factories import People, statistics_form
 from tests.applications.walk import settle, to_approved_statistics
@@ -98,8 +101,14 @@ def test_work_files_are_private_and_cannot_be_read_without_the_jobs_key(
     run_steps(ctx, ["minimise", "optout_filter", "pseudonymise"])
     work = ctx.work / "npr-somatikk"
     names = sorted(p.name for p in work.iterdir())
-    assert names == ["minimised.parquet", "pseudonyms.parquet", "receipt.json", "removed.parquet"]
-    minimised = work / "minimised.parquet"
+    assert names == [
+        "persons.parquet",
+        "pseudonyms.parquet",
+        "receipt.json",
+        "removed.parquet",
+        "source.json",
+    ]
+    minimised = work / "persons.parquet"
     # with the job's key the rows are there, person numbers and all ...
     assert ctx.keys.work is not None
     rows = workfiles.dataset(minimised, ctx.keys.work).to_table(columns=["_person"])
@@ -186,7 +195,7 @@ def test_a_job_rejected_at_review_leaves_no_minimised_rows_behind(
     assert job.status == "held"
     # held for a caseworker: the files stay (a release needs them), private and encrypted
     work = workspace.work_folder(job.id)
-    minimised = work / "npr-somatikk" / "minimised.parquet"
+    minimised = work / "npr-somatikk" / "persons.parquet"
     assert minimised.is_file() and mode(workspace.work_root()) == 0o700
     assert_private_and_sealed(work, persons_in(registry))
     other = people.headers("saksbehandler-2", Role.CASEWORKER)
@@ -228,7 +237,7 @@ def test_a_delivered_job_and_a_failed_one_leave_nothing(
     seen: list[bool] = []
 
     def failing(*_args: Any) -> steps.StepResult:
-        seen.append(any(p.name == "minimised.parquet" for p in workspace.work_root().rglob("*.parquet")))
+        seen.append(any(p.name == "persons.parquet" for p in workspace.work_root().rglob("*.parquet")))
         raise RuntimeError("the disk went away")
 
     monkeypatch.setattr(steps, "pseudonymise", failing)
@@ -361,3 +370,21 @@ def test_the_sweeper_runs_hourly_on_beat_and_in_the_embedded_scheduler() -> None
     entry = celery_app.conf.beat_schedule["extracts-sweep-work"]
     assert entry["task"] == "extracts.sweep_work" and entry["schedule"] == timedelta(hours=1)
     assert "extracts.sweep_work" in celery_app.tasks
+
+
+def test_a_step_after_minimise_refuses_registry_files_that_changed_since_it_read_them(
+    registry: Path,  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    """The rows are read again from the files minimise chose (never copied): a replaced one stops the job."""
+    source = tmp_path / "registry"
+    shutil.copytree(registry, source)
+    ctx = context(source, tmp_path, "job-c")
+    run_steps(ctx, ["minimise", "optout_filter", "pseudonymise"])
+    frozen = json.loads((ctx.work / "npr-somatikk" / steps.SOURCE_FILES).read_text())
+    assert frozen["files"] and all("recorded_date=" in name for name, _, _ in frozen["files"])
+    part = source / max(frozen["files"], key=lambda f: f[1])[0]
+    pq.write_table(pq.read_table(part).slice(0, 1), part)  # "corrected" in place, against the contract
+    with pytest.raises(JobFailure, match="changed or went away after this job's minimise step"):
+        run_steps(ctx, ["write"])
+    assert not list(ctx.incoming.glob("*.parquet"))

@@ -19,9 +19,11 @@ registry's ``PROVENANCE.json``, so a delivery made from synthetic data says so w
 from __future__ import annotations
 
 import abc
+import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -36,7 +38,7 @@ import duckdb
 from hdab.core.files import sha256_file
 from hdab.extracts.pipeline import steps, workfiles
 from hdab.extracts.pipeline.plan import ExtractPlan, TablePlan
-from hdab.registry.api import SOURCES, read_provenance
+from hdab.registry.api import read_provenance
 
 # (dataset, variable) -> (title, datatype) from the catalogue, for the data dictionary
 Dictionary = Mapping[tuple[str, str], tuple[str, str]]
@@ -79,7 +81,7 @@ class Context:
     optout_receipt: Callable[[datetime], dict[str, Any]]
     dictionary: Dictionary
     principals: list[str]
-    memory_limit: str = "1GB"
+    memory_limit: str = "1GB"  # the step's process, all of it: see duckdb_memory_limit
     max_suppressed_share: float = steps.MAX_SUPPRESSED_SHARE
     work_root: Path | None = None  # never inside the room: the artifacts still hold identifiers
     number: int = 1  # this delivery's number in the permit's series
@@ -129,14 +131,35 @@ def _digest(*paths: Path, extra: Any = None) -> str:
     return digest.hexdigest()
 
 
-def _source_digest(ctx: Context, dataset: str) -> str:
-    """What the source was: its files' names, sizes and times (hashing gigabytes would cost more)."""
-    listing = SOURCES[dataset].listing(ctx.registry)
-    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+# DuckDB's buffer pool gets this share of a step's memory limit; the rest is for what it does not
+# count (the write step's sort and Parquet writer held up to 0.4 GB beyond a 1.5 GB pool at 2.8
+# million patients), the interpreter (0.2 GB) and the Arrow batches of the person artifacts.
+DUCKDB_SHARE = 0.7
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def duckdb_memory_limit(limit: str) -> str:
+    """DuckDB's ``memory_limit`` for a step whose whole process is to stay within ``limit``.
+
+    The limit is met by design, not by luck: every row the pipeline handles is inside DuckDB
+    (reads, joins, the sort, the written file), where the buffer pool spills to the job's private
+    folder at its limit; outside it there are only the interpreter and the person artifacts,
+    streamed in batches of ``workfiles.BATCH_ROWS`` rows. DuckDB's own operators hold some memory
+    outside the pool, so the pool gets ``DUCKDB_SHARE`` of the limit and the rest is left for them.
+    """
+    found = _SIZE.fullmatch(limit)
+    if found is None:
+        raise ValueError(f"not a memory size: {limit!r}")
+    size = float(found.group(1)) * _UNITS[(found.group(2) or "").lower()]
+    return f"{int(size * DUCKDB_SHARE) // 2**20}MiB"
 
 
 def _connect(ctx: Context, temp: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"memory_limit": ctx.memory_limit, "temp_directory": str(temp)})
+    con = duckdb.connect(
+        config={"memory_limit": duckdb_memory_limit(ctx.memory_limit), "temp_directory": str(temp)}
+    )
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
     if ctx.plan.plan_version >= 2:  # a month or a year of a date-time is a Norwegian one, on any worker
@@ -285,9 +308,10 @@ class Minimise(TableStep):
     name = "minimise"
 
     def work(self, w: TableWork) -> Done:
-        source = _source_digest(w.ctx, w.ref.dataset)
         result = steps.minimise(w.con, w.table, w.ctx.registry, w.files)
-        return Done(result, _digest(w.files.artifact("minimised")), input_digest=source)
+        # what the source was: the files read, their sizes and times (hashing gigabytes would cost more)
+        source = _digest(w.files.path / steps.SOURCE_FILES)
+        return Done(result, _digest(w.files.artifact("persons")), input_digest=source)
 
 
 class OptoutFilter(TableStep):
@@ -329,8 +353,9 @@ class DisclosureCheck(TableStep):
     def work(self, w: TableWork) -> Done:
         table, plan = w.table, w.ctx.plan
         result = steps.disclosure_check(
-            w.con, table, w.files, w.rows_before, plan.min_k, w.ctx.max_suppressed_share, plan.min_l
-        )
+            w.con, table, w.ctx.registry, w.files, w.rows_before, plan.min_k, w.ctx.max_suppressed_share,
+            plan.min_l,
+        )  # fmt: skip
         _work_json(
             w.folder / "disclosure.json",
             {
@@ -353,7 +378,7 @@ class Write(TableStep):
 
     def work(self, w: TableWork) -> Done:
         path = w.ctx.incoming / f"{w.ref.dataset}.parquet"
-        result = steps.write_parquet(w.con, w.table, w.files, path, w.rows_before)
+        result = steps.write_parquet(w.con, w.table, w.ctx.registry, w.files, path, w.rows_before)
         described = w.con.execute("SELECT * FROM read_parquet($p) LIMIT 0", {"p": str(path)}).description
         output = sha256_file(path)
         _work_json(
@@ -472,6 +497,7 @@ def run_plan(
     ctx.permit_dir.mkdir(parents=True, exist_ok=True)
     if (ctx.final / "manifest.json").exists():
         start(ctx)
+        _remove_default_work_root(ctx, work_root)
         return Outcome(ctx.final, json.loads((ctx.final / "manifest.json").read_text(encoding="utf-8")))
     start(ctx)
     outcome = Outcome(None, {})
@@ -492,6 +518,18 @@ def run_plan(
     finally:
         if outcome.delivery is None:
             start(ctx)  # a held or failed run leaves nothing behind
+        _remove_default_work_root(ctx, work_root)
+
+
+def _remove_default_work_root(ctx: Context, work_root: Path | None) -> None:
+    """The ``<spe_root>-work`` folder a run without ``work_root`` made goes too, once nothing is in it.
+
+    (The service's runs use ``{HDAB_DATA_DIR}/extract-work``, which stays: its sweeper removes what
+    a killed job left in it, empty folders included.)
+    """
+    if work_root is None:
+        with contextlib.suppress(OSError):  # another run's folder is still in it
+            ctx.work.parent.rmdir()
 
 
 CSVW_TYPES = {

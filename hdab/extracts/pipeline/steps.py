@@ -7,29 +7,40 @@ runs the keyed hashes vectorised in SQL (HMAC-SHA-256 from its sha256 function),
 under a memory limit, and the same SQL would run on a distributed SQL engine later.
 
 Each step runs on its own (one Celery task each) and leaves its result as a small Parquet artifact
-in the job's work folder: ``minimised`` (the permitted rows, the only large one), ``removed``
-(persons opted out), ``pseudonyms`` (kept persons and their pseudonyms), ``suppressed`` (groups
-under k). The artifacts are encrypted under the job's key and private to the service
-(``workfiles``): the first three still hold the person column. The written file is one query over
-those artifacts, so a step killed half-way is simply run again, and the steps before it are not.
-The person column never reaches a written file.
+in the job's work folder: ``persons`` (each person of the permitted rows and their number of rows),
+``removed`` (persons opted out), ``pseudonyms`` (kept persons and their pseudonyms),
+``suppressed`` (groups under k). The artifacts are encrypted under the job's key and private to the
+service (``workfiles``): the first three hold the person column.
+
+The permitted rows themselves are never copied into the work folder: every step that needs them
+(the disclosure check, the write) reads them again from the registry, through the same query over
+the same files (``m``, :func:`define_rows`). Minimise freezes which files those are and their sizes
+and times (``source.json``); the registry only ever adds parts, so a later step finds them as they
+were, and refuses, with a reason to run the job again, when one was replaced. Reading the source
+twice costs less than writing all its rows to an encrypted file and reading them back, and the
+opt-out filter and the pseudonyms work on the persons alone (a fifth of the rows), not on the rows.
+The written file is one query over the source and those artifacts, so a step killed half-way is
+simply run again, and the steps before it are not. The person column never reaches a written file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from hdab.extracts.pipeline.failures import JobFailure
 from hdab.extracts.pipeline.plan import Population, TablePlan
-from hdab.extracts.pipeline.workfiles import WorkFolder, dataset, store
+from hdab.extracts.pipeline.workfiles import WorkFolder, dataset, store, write_text
 from hdab.registry.api import KNOWN_AT_FROM, KNOWN_AT_WHERE, SOURCES
 
 PSEUDONYM_COLUMN = "pseudonym"
@@ -75,10 +86,6 @@ def _one(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | No
     return rows[0][0] if rows else None
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int(_one(con, f"SELECT count(*) FROM {table}") or 0)
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -99,25 +106,78 @@ def _copy(
 
 
 def attach(con: duckdb.DuckDBPyConnection, work: WorkFolder) -> None:
-    """The artifacts of the steps before, as views: m, _removed, _pseudonyms, _suppressed."""
-    for view, name in (("m", "minimised"), ("_removed", "removed"), ("_pseudonyms", "pseudonyms"),
+    """The artifacts of the steps before, as views: _persons, _removed, _pseudonyms, _suppressed."""
+    for view, name in (("_persons", "persons"), ("_removed", "removed"), ("_pseudonyms", "pseudonyms"),
                        ("_suppressed", "suppressed")):  # fmt: skip
         path = work.artifact(name)
         if path.exists():
             con.register(view, dataset(path, work.key))
 
 
-def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: WorkFolder) -> StepResult:
-    """The permitted columns of the permitted rows, as the registry knew them at the as-of time."""
+SOURCE_FILES = "source.json"  # the registry's files minimise read, with their sizes and times
+
+
+def _listing(registry: Path, files: list[str]) -> list[list[Any]]:
+    found = []
+    for name in files:
+        stat = Path(name).stat()
+        found.append([Path(name).relative_to(registry).as_posix(), stat.st_size, stat.st_mtime_ns])
+    return found
+
+
+def freeze_source(plan: TablePlan, registry: Path, work: WorkFolder) -> dict[str, Any]:
+    """Choose the files the rows are read from (and the population's) and keep their listing."""
     source = SOURCES[plan.dataset]
     source.require_data(registry, plan.as_of)
     # only the days the reading needs: up to the as-of time, and in changes mode from the last run on
-    files = source.files(registry, known_at=plan.as_of, recorded_after=plan.changed_since)
+    frozen: dict[str, Any] = {
+        "files": _listing(registry, source.files(registry, plan.as_of, plan.changed_since))
+    }
+    if plan.population is not None:
+        population = SOURCES[plan.population.dataset]
+        population.require_data(registry, plan.population.as_of)
+        frozen["population_files"] = _listing(registry, population.files(registry, plan.population.as_of))
+    write_text(work.path / SOURCE_FILES, json.dumps(frozen, sort_keys=True))
+    return frozen
+
+
+def frozen_source(registry: Path, work: WorkFolder) -> dict[str, list[str]]:
+    """The files minimise chose, as paths; refused when one is no longer as it was then."""
+    path = work.path / SOURCE_FILES
+    if not path.is_file():  # a job whose minimise ran before the rows were read again, never copied
+        raise JobFailure(
+            "this job's minimise step did not record which registry files it read: run the extract again",
+            code="registry_changed",
+        )
+    frozen = json.loads(path.read_text(encoding="utf-8"))
+    paths: dict[str, list[str]] = {}
+    for key, listing in frozen.items():
+        paths[key] = []
+        for name, size, mtime in listing:
+            path = registry / name
+            try:
+                stat = path.stat()
+                same = (stat.st_size, stat.st_mtime_ns) == (size, mtime)
+            except FileNotFoundError:
+                same = False
+            if not same:
+                raise JobFailure(
+                    f"the registry's file {name} changed or went away after this job's minimise step "
+                    "read it: run the extract again",
+                    code="registry_changed",
+                )
+            paths[key].append(str(path))
+    return paths
+
+
+def rows_query(plan: TablePlan, files: dict[str, list[str]]) -> tuple[str, dict[str, Any]]:
+    """The permitted columns of the permitted rows, as the registry knew them at the as-of time."""
+    source = SOURCES[plan.dataset]
 
     def col(name: str) -> str:
         return f"s.{quote_name(name)}"
 
-    params: dict[str, Any] = {"as_of": plan.as_of, "files": files}
+    params: dict[str, Any] = {"as_of": plan.as_of, "files": files["files"]}
     conditions = [KNOWN_AT_WHERE]
     if plan.changed_since is not None:  # changes mode: what the registry learned since the last run
         conditions.append("s.recorded_at > $since")
@@ -132,22 +192,37 @@ def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, wo
     conditions += _rows_in(plan.time_column, start, end, plan.cohort, params, "")
     if plan.population is not None:
         conditions.append(
-            f"{col(source.person_column)} IN ({_population_sql(plan.population, registry, params)})"
+            f"{col(source.person_column)} IN "
+            f"({_population_sql(plan.population, files['population_files'], params)})"
         )
-    store(
-        con,
-        f"""
+    query = f"""
         SELECT s.record_id, {col(source.person_column)} AS _person, {", ".join(col(c) for c in plan.columns)}
         FROM {KNOWN_AT_FROM}
         WHERE {" AND ".join(conditions)}
-        """,
-        work,
-        "minimised",
-        params,
-    )
+        """
+    return query, params
+
+
+def define_rows(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: WorkFolder) -> None:
+    """The permitted rows as the view ``m``, read from the files minimise froze (never copied)."""
+    query, params = rows_query(plan, frozen_source(registry, work))
+    con.sql(query, params=params).create_view("m", replace=True)
+
+
+def minimise(con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: WorkFolder) -> StepResult:
+    """Which persons the permitted rows hold, and how many rows each: one pass over the source.
+
+    The rows are the permitted columns of the permitted rows, as the registry knew them at the
+    as-of time (:func:`rows_query`); the later steps read them again through the same query.
+    """
+    frozen = freeze_source(plan, registry, work)
+    define_rows(con, plan, registry, work)
+    store(con, "SELECT _person, count(*) AS n FROM m GROUP BY _person", work, "persons")
+    files = [str(registry / name) for name, _, _ in frozen["files"]]
     total = int(_one(con, "SELECT count(*) FROM read_parquet($files)", {"files": files}) or 0)
     attach(con, work)
-    return StepResult(total, _count(con, "m"), {"as_of": plan.as_of.isoformat()})
+    rows = int(_one(con, "SELECT coalesce(sum(n), 0) FROM _persons") or 0)
+    return StepResult(total, rows, {"as_of": plan.as_of.isoformat()})
 
 
 def _rows_in(
@@ -175,11 +250,10 @@ def _rows_in(
     return conditions
 
 
-def _population_sql(population: Population, registry: Path, params: dict[str, Any]) -> str:
+def _population_sql(population: Population, files: list[str], params: dict[str, Any]) -> str:
     """The persons of the study population: in its dataset's rows, its period and cohort, as of then."""
     source = SOURCES[population.dataset]
-    source.require_data(registry, population.as_of)
-    params["pop_files"] = source.files(registry, known_at=population.as_of)
+    params["pop_files"] = files
     params["pop_as_of"] = population.as_of
     known_at = KNOWN_AT_FROM.replace("$files", "$pop_files").replace("$as_of", "$pop_as_of")
     conditions = [KNOWN_AT_WHERE.replace("$as_of", "$pop_as_of")]
@@ -199,27 +273,28 @@ def optout_filter(
 ) -> StepResult:
     """Find everyone in the rows opted out at the as-of time (their keyed hashes are ``opted_out``).
 
-    The keyed hash is computed once per person, not once per row.
+    The keyed hash is computed once per person, not once per row; the opt-outs' hashes go to
+    DuckDB as one Arrow column, not row by row.
     """
     attach(con, work)
-    rows_in = _count(con, "m")
-    con.execute("CREATE OR REPLACE TEMP TABLE _optouts (person VARCHAR PRIMARY KEY)")
-    if opted_out:
-        con.executemany("INSERT INTO _optouts VALUES (?)", [[p] for p in sorted(opted_out)])
+    rows_in = int(_one(con, "SELECT coalesce(sum(n), 0) FROM _persons") or 0)
+    con.register("_optouts", pa.table({"person": pa.array(sorted(opted_out), pa.string())}))
     ipad, opad = hmac_pads(optout_key)
     store(
         con,
-        f"""SELECT _person FROM (SELECT DISTINCT _person FROM m)
+        f"""SELECT _person, n FROM _persons
         WHERE {hmac_sql("_person")} IN (SELECT person FROM _optouts) ORDER BY _person""",
         work,
         "removed",
         {"ipad": ipad, "opad": opad},
     )
+    con.unregister("_optouts")
     attach(con, work)
-    removed = _count(con, "_removed")
-    rows_removed = int(_one(con, "SELECT count(*) FROM m SEMI JOIN _removed USING (_person)") or 0)
+    removed, rows_removed = con.execute("SELECT count(*), coalesce(sum(n), 0) FROM _removed").fetchall()[0]
     return StepResult(
-        rows_in, rows_in - rows_removed, {"persons_removed": removed, "rows_removed": rows_removed}
+        rows_in,
+        rows_in - int(rows_removed),
+        {"persons_removed": int(removed), "rows_removed": int(rows_removed)},
     )
 
 
@@ -237,7 +312,7 @@ def pseudonymise(
     store(
         con,
         f"""SELECT _person, {pseudonym} AS {PSEUDONYM_COLUMN}
-        FROM (SELECT DISTINCT _person FROM m) ANTI JOIN _removed USING (_person) ORDER BY _person""",
+        FROM _persons ANTI JOIN _removed USING (_person)""",
         work,
         "pseudonyms",
         {"ipad": ipad, "opad": opad} if plan.pseudonymised else {},
@@ -313,6 +388,7 @@ def generalise(plan: TablePlan, rows: int) -> StepResult:
 def disclosure_check(
     con: duckdb.DuckDBPyConnection,
     plan: TablePlan,
+    registry: Path,
     work: WorkFolder,
     rows_in: int,
     min_k: int,
@@ -326,10 +402,11 @@ def disclosure_check(
     distinct values of each sensitive variable (distinct l-diversity), or all its rows go.
     When more than 5 % of the rows would go, the job is held for a caseworker instead.
     """
-    attach(con, work)
     quasi = [quote_name(q) for q in plan.quasi_identifiers]
     if plan.pseudonymised or not quasi:
         return StepResult(rows_in, rows_in, {"k": None, "suppressed": 0})
+    attach(con, work)
+    define_rows(con, plan, registry, work)
     keys = ", ".join(quasi)
     # no value (NULL) is a value like any other: "no further condition" tells as much as one
     diverse = [
@@ -379,10 +456,11 @@ def disclosure_check(
 
 
 def write_parquet(
-    con: duckdb.DuckDBPyConnection, plan: TablePlan, work: WorkFolder, path: Path, rows: int
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, registry: Path, work: WorkFolder, path: Path, rows: int
 ) -> StepResult:
-    """Write the rows in source order, so the same input gives the same bytes."""
+    """Write the rows in the order of their record ids, so the same input gives the same bytes."""
     attach(con, work)
+    define_rows(con, plan, registry, work)
     path.parent.mkdir(parents=True, exist_ok=True)
     _copy(
         con,

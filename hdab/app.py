@@ -38,12 +38,15 @@ from hdab.core.problems import install_handlers
 from hdab.core.ratelimit import RateLimits, limited
 from hdab.core.scheduler import InProcessScheduler
 from hdab.core.security import SecurityHeaders
-from hdab.core.settings import Settings
+from hdab.core.settings import ConfigurationError, Settings
 from hdab.core.templating import templates
 from hdab.core.web import health_router, language_router, preferred_language
 from hdab.extracts import health as extracts_health
 from hdab.extracts import routes as extracts_routes
 from hdab.extracts import views as extracts_views
+from hdab.reception import keys as reception_keys
+from hdab.reception import routes as reception_routes
+from hdab.reception import views as reception_views
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +57,11 @@ ROUTERS = (
     catalog_routes.router,
     applications_routes.router,
     extracts_routes.router,
+    reception_routes.router,
     catalog_views.router,
     applications_views.router,
     extracts_views.router,
+    reception_views.router,
 )
 # what each domain finds lacking: /readyz and the home page's banners say it
 HEALTH_FINDINGS: tuple[notices.Source, ...] = (catalog_health.findings, extracts_health.findings)
@@ -64,7 +69,8 @@ HEALTH_FINDINGS: tuple[notices.Source, ...] = (catalog_health.findings, extracts
 core_router = APIRouter()
 
 MAX_BODY = 1024 * 1024  # forms and JSON
-UPLOAD_PATHS = frozenset({"/api/catalog/import", "/api/optouts/import"})  # files, up to the import limit
+# files, up to the import limit
+UPLOAD_PATHS = frozenset({"/api/catalog/import", "/api/optouts/import", "/api/reception/submitters"})
 
 
 @core_router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -158,6 +164,11 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     runtime.configure(settings if settings is not None else runtime.settings())  # also configures Celery
     settings = runtime.settings()
     settings.ensure_startable()
+    if settings.is_production:  # the receiver's keys are a file: checked here, where the receiver starts
+        assert settings.reception_key_file is not None
+        problems = reception_keys.production_problems(settings.reception_key_file)
+        if problems:
+            raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
     configure_logging(settings)
 
     scheduler = InProcessScheduler() if run_scheduler and is_eager() else None
@@ -220,5 +231,6 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         max_body=MAX_BODY,
         upload_paths=UPLOAD_PATHS,
         max_upload=settings.import_max_bytes + 65536,
+        own_limit_paths=reception_routes.OWN_LIMIT_PATHS,  # a receipt, not a problem, past 15 MB
     )
     return app

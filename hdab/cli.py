@@ -25,6 +25,7 @@ from hdab.core.identifiers import InvalidIdentifier
 from hdab.core.logs import configure_logging
 from hdab.core.settings import ConfigurationError, Settings, load_settings
 from hdab.extracts import cli as extracts_cli
+from hdab.reception import cli as reception_cli
 from hdab.registry import cli as registry_cli
 
 EXIT_CONFIG = 2
@@ -316,7 +317,7 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
 
 
 # Each domain's commands become ``hdab <group> ...``.
-for _command in (*catalog_cli.groups, *extracts_cli.groups, *registry_cli.groups):
+for _command in (*catalog_cli.groups, *extracts_cli.groups, *registry_cli.groups, *reception_cli.groups):
     cli.add_command(_command)
 
 

@@ -14,7 +14,8 @@ from hdab.catalog import models as catalog_models
 from hdab.core import models as core_models
 from hdab.core.db import Base
 from hdab.extracts import models as extracts_models
+from hdab.reception import models as reception_models
 
-MODULES = (core_models, catalog_models, applications_models, extracts_models)
+MODULES = (core_models, catalog_models, applications_models, extracts_models, reception_models)
 
 metadata: MetaData = Base.metadata

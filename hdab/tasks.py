@@ -13,8 +13,9 @@ from hdab.catalog import tasks as catalog_tasks
 from hdab.core import tasks as core_tasks
 from hdab.core.celery_app import add_periodic_tasks
 from hdab.extracts import tasks as extracts_tasks
+from hdab.reception import tasks as reception_tasks
 
-MODULES = (core_tasks, catalog_tasks, applications_tasks, extracts_tasks)
+MODULES = (core_tasks, catalog_tasks, applications_tasks, extracts_tasks, reception_tasks)
 
-for _domain in (catalog_tasks, applications_tasks, extracts_tasks):
+for _domain in (catalog_tasks, applications_tasks, extracts_tasks, reception_tasks):
     add_periodic_tasks(_domain.BEAT_SCHEDULE)

@@ -50,6 +50,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     CITIZEN = "citizen"
     RECIPIENT = "recipient"
+    SUBMITTER = "submitter"  # a reporting unit's system sending daily reports (reception)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from hdab.core import clock, runtime
 from hdab.core.errors import Unauthenticated
@@ -42,8 +43,14 @@ def token_hash(access_token: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def verify(proof: str, *, method: str, url: str, access_token: str, jkt: str) -> None:
-    """Raise InvalidProof unless ``proof`` is a fresh, unused proof for this request and this token's key."""
+def verify(
+    proof: str, *, method: str, url: str, access_token: str, jkt: str, remember: bool = True
+) -> dict[str, Any]:
+    """Raise InvalidProof unless ``proof`` is a fresh, unused proof for this request and this token's key.
+
+    Returns the proof's claims: a receiver may bind more to the proof than the request (reception's
+    ``msg_hash`` and the wrapped key). ``remember=False`` leaves recording the ``jti`` to the caller,
+    in the transaction of what the request does (:func:`remember_in`): one commit, not two."""
     try:
         header = jws.extract_compact(proof.encode("ascii")).headers()
     except (JoseError, UnicodeEncodeError, ValueError):
@@ -64,7 +71,23 @@ def verify(proof: str, *, method: str, url: str, access_token: str, jkt: str) ->
     if not hmac.compare_digest(key.thumbprint(), jkt):
         raise InvalidProof("it is signed by another key than the one the token is bound to")
     _check_claims(claims, method=method, url=url, access_token=access_token)
-    _remember(str(claims["jti"]))
+    if remember:
+        _remember(str(claims["jti"]))
+    return dict(claims)
+
+
+def remember_in(session: Session, jti: str) -> None:
+    """Record a proof's jti in the caller's transaction; InvalidProof if it was used before (a replay).
+
+    A concurrent use of the same proof waits on the unique key until this transaction ends, then fails.
+    After a replay the transaction can only be rolled back (the caller refuses the request).
+    """
+    digest = hashlib.sha256(jti.encode()).hexdigest()
+    session.add(SeenProof(jti_hash=digest, expires_at=clock.now() + MAX_AGE + MAX_FUTURE))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise InvalidProof("it has been used before (replay)") from None
 
 
 def _check_claims(claims: dict[str, Any], *, method: str, url: str, access_token: str) -> None:

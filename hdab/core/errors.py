@@ -140,6 +140,9 @@ COMMON_ERRORS = {
 }
 
 
+OWN_ERROR_BODIES = "x-own-error-bodies"  # openapi_extra: the statuses an operation answers in its own body
+
+
 def document_problems(app: FastAPI) -> None:
     """Make /openapi.json tell the truth about errors: problem+json bodies, on every operation."""
     generate = app.openapi
@@ -153,10 +156,12 @@ def document_problems(app: FastAPI) -> None:
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
+                # an operation answering errors in a body of its own (a receipt) names those statuses
+                own = {str(s) for s in operation.pop(OWN_ERROR_BODIES, [])}
                 for status, description in COMMON_ERRORS.items():
                     responses.setdefault(status, {"description": description})
                 for status, response in responses.items():
-                    if status[0] in "45":
+                    if status[0] in "45" and status not in own:
                         response["content"] = problem
         schema["components"]["schemas"].pop("HTTPValidationError", None)
         schema["components"]["schemas"].pop("ValidationError", None)

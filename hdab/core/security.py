@@ -3,7 +3,9 @@
 The Content-Security-Policy allows scripts, styles and images only from this origin (no inline
 script or style: the pages have none), forbids framing, plugins and foreign form targets. HSTS is
 sent when the service is served over HTTPS (production). Bodies larger than the limit (1 MiB; the
-import limit on upload routes) are refused with 413 before they are read whole.
+import limit on upload routes) are refused with 413 before they are read whole. A path in
+``own_limit_paths`` reads its body under a limit of its own and answers going over it itself (the
+reception of reports answers with a receipt carrying the size error).
 
 One narrow exception: a path in ``OWN_POLICY_PATHS`` may answer with a policy of its own, made by
 ``with_style_nonce()``: the site policy plus ``<style>`` elements carrying a fresh per-response nonce
@@ -104,9 +106,17 @@ class SecurityHeaders:
     """ASGI middleware: the headers above on every HTTP response; a body size limit on requests."""
 
     def __init__(
-        self, app: ASGIApp, *, hsts: bool, max_body: int, upload_paths: frozenset[str], max_upload: int
+        self,
+        app: ASGIApp,
+        *,
+        hsts: bool,
+        max_body: int,
+        upload_paths: frozenset[str],
+        max_upload: int,
+        own_limit_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        self.own_limit_paths = own_limit_paths
         self.hsts = hsts
         self.max_body = max_body
         self.upload_paths = upload_paths
@@ -115,6 +125,9 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"] in self.own_limit_paths:
+            await self.app(scope, receive, _with_headers(scope, send, self.hsts))
             return
         limit = self.max_upload if scope["path"] in self.upload_paths else self.max_body
         declared = dict(scope.get("headers", [])).get(b"content-length")
@@ -132,20 +145,24 @@ class SecurityHeaders:
                     raise BodyTooLarge
             return message
 
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                given = list(message.get("headers", []))
-                headers = [(k, v) for k, v in given if k.lower() not in HEADERS]
-                headers.extend({**HEADERS, b"content-security-policy": _policy(scope["path"], given)}.items())
-                if self.hsts:
-                    headers.append((b"strict-transport-security", HSTS))
-                message["headers"] = headers
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, with_headers)
+            await self.app(scope, limited_receive, _with_headers(scope, send, self.hsts))
         except BodyTooLarge:
             await _too_large(send, limit)
+
+
+def _with_headers(scope: Scope, send: Send, hsts: bool) -> Send:
+    async def with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            given = list(message.get("headers", []))
+            headers = [(k, v) for k, v in given if k.lower() not in HEADERS]
+            headers.extend({**HEADERS, b"content-security-policy": _policy(scope["path"], given)}.items())
+            if hsts:
+                headers.append((b"strict-transport-security", HSTS))
+            message["headers"] = headers
+        await send(message)
+
+    return with_headers
 
 
 class BodyTooLarge(Exception):

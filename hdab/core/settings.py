@@ -18,6 +18,7 @@ DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
 DEV_PSEUDONYM_MASTER_KEY = "dev-only-pseudonym-master-key-not-for-production"
 DEV_OPTOUT_HASH_KEY = "dev-only-optout-hash-key-not-for-production"
 DEV_AUDIT_MAC_KEY = "dev-only-audit-mac-key-not-for-production"
+DEV_RECEPTION_STORAGE_KEY = "dev-only-reception-storage-key-not-for-production"
 MIN_KEY_LENGTH = 32
 
 
@@ -31,7 +32,16 @@ class ConfigurationError(Exception):
     """The settings do not allow the service to start. The message is one line for the operator."""
 
 
-ROLE_NAMES = ("applicant", "caseworker", "decision_maker", "data_holder", "admin", "citizen", "recipient")
+ROLE_NAMES = (
+    "applicant",
+    "caseworker",
+    "decision_maker",
+    "data_holder",
+    "admin",
+    "citizen",
+    "recipient",
+    "submitter",
+)
 
 
 class ClaimMapping(BaseModel):
@@ -178,6 +188,22 @@ class Settings(BaseSettings):
     spe_root: Path | None = Field(
         None, description="the secure analysis room deliveries go into; default {HDAB_DATA_DIR}/spe"
     )
+    reception_key_file: Path | None = Field(
+        None,
+        description="the receiver's RSA key set that senders wrap message keys under (JSON, mode 0600);"
+        " default {HDAB_DATA_DIR}/reception-keys/keys.json, made on first use outside production;"
+        " `hdab reception rotate-keys` adds a key",
+    )
+    reception_storage_key: str = Field(
+        DEV_RECEPTION_STORAGE_KEY,
+        description="secret from which the key that received messages are stored under derives",
+    )
+    reception_key_days: int = Field(365, ge=1, le=3650, description="how long a new receiver key is valid")
+    registry_organisation: str = Field(
+        "983744516",
+        pattern=r"^[0-9]{9}$",
+        description="organisation number of the registry owner whose data holders run reception (FHI)",
+    )
     min_k: int = Field(
         5, ge=2, le=100, description="smallest group size released: k-anonymity and table cells"
     )
@@ -210,6 +236,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "registry_dir", self.data_dir / "registry")
         if self.spe_root is None:
             object.__setattr__(self, "spe_root", self.data_dir / "spe")
+        if self.reception_key_file is None:
+            object.__setattr__(self, "reception_key_file", self.data_dir / "reception-keys" / "keys.json")
         if self.permit_signing_key_file is None:
             object.__setattr__(
                 self, "permit_signing_key_file", self.data_dir / "permit-signing" / "keys.json"
@@ -245,16 +273,23 @@ class Settings(BaseSettings):
             ("HDAB_PSEUDONYM_MASTER_KEY", self.pseudonym_master_key, DEV_PSEUDONYM_MASTER_KEY),
             ("HDAB_OPTOUT_HASH_KEY", self.optout_hash_key, DEV_OPTOUT_HASH_KEY),
             ("HDAB_AUDIT_MAC_KEY", self.audit_mac_key, DEV_AUDIT_MAC_KEY),
+            ("HDAB_RECEPTION_STORAGE_KEY", self.reception_storage_key, DEV_RECEPTION_STORAGE_KEY),
         ):
             if not value or value == default:
                 problems.append(f"{name} is missing or the development default")
             elif len(value) < MIN_KEY_LENGTH:
                 problems.append(f"{name} is shorter than {MIN_KEY_LENGTH} characters")
-        keys = [self.secret_key, self.pseudonym_master_key, self.optout_hash_key, self.audit_mac_key]
+        keys = [
+            self.secret_key,
+            self.pseudonym_master_key,
+            self.optout_hash_key,
+            self.audit_mac_key,
+            self.reception_storage_key,
+        ]
         if len(set(keys)) != len(keys) and all(keys):
             problems.append(
-                "HDAB_SECRET_KEY, HDAB_PSEUDONYM_MASTER_KEY, HDAB_OPTOUT_HASH_KEY and HDAB_AUDIT_MAC_KEY"
-                " must differ"
+                "HDAB_SECRET_KEY, HDAB_PSEUDONYM_MASTER_KEY, HDAB_OPTOUT_HASH_KEY, HDAB_RECEPTION_STORAGE_KEY"
+                " and HDAB_AUDIT_MAC_KEY must differ"
             )
         if self.uses_sqlite:
             problems.append("HDAB_DATABASE_URL is SQLite; production needs PostgreSQL")

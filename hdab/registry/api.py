@@ -6,7 +6,7 @@ new part per day the registry learned the rows; the contract is in ``registry/ap
 
 from __future__ import annotations
 
-from hdab.registry.append import append, remove_parts
+from hdab.registry.append import append, newest_schema, remove_parts
 from hdab.registry.failures import RegistryFailure, no_registry_data
 from hdab.registry.provenance import PROVENANCE, read_provenance, registry_files
 from hdab.registry.sources import (
@@ -37,6 +37,7 @@ __all__ = [
     "generate",
     "known_at",
     "load_sources",
+    "newest_schema",
     "no_registry_data",
     "read_provenance",
     "registry_files",

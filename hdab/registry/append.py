@@ -13,8 +13,9 @@ next) and every reader relies on (``sources``: "as known at T" and changes since
 - Live writers stamp ``recorded_at`` with the time they append (``hdab.core.clock.now()``), so a
   reading as known at a past time never changes: nothing appended later was known then.
 - The rows are split by the UTC day of ``recorded_at``; each day gets one new part,
-  ``{table}/recorded_date=YYYY-MM-DD/part-{name}.parquet``, written whole or not at all (a temporary
-  file renamed into place, after fsync), so a reader never sees half of one. ``name`` defaults to a
+  ``{table}/recorded_date=YYYY-MM-DD/part-{name}.parquet``, written whole or not at all (temporary
+  files, fsynced, renamed into place once every part of the append is complete), so a reader never
+  sees half of one and a failed append leaves none behind. ``name`` defaults to a
   unique, time-ordered one; a name a day already has is refused: parts are never replaced (only
   :func:`remove_parts`, for ``hdab synth`` replacing its own year, takes them away).
 - Within a part, first versions and later versions are in separate row groups, so a reading that
@@ -30,6 +31,7 @@ import os
 import re
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -147,28 +149,36 @@ def append(
     if taken:
         raise _refuse(f"{source.folder} already has the part {taken[0].parent.name}/{taken[0].name}",
                       "registry_part_exists")  # fmt: skip
-    written = [_write(rows.slice(s, e - s), path, durable) for path, s, e in planned]
-    return written
+    # every part is written to a temporary file first (in parallel: a year's load is some 650 parts),
+    # and only when all are complete renamed into place: a failed append leaves no part behind
+    temporary = [path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp") for path, _, _ in planned]
 
+    def write(index: int) -> None:
+        _, start, end = planned[index]
+        _write(rows.slice(start, end - start), temporary[index], durable)
 
-def _write(rows: pa.Table, path: Path, durable: bool) -> Path:
-    """One part, whole or not at all: first versions, then later ones, in row groups of their own."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    later = pc.greater(rows["version"], 1)
     try:
-        with pq.ParquetWriter(tmp, rows.schema, compression="zstd", write_statistics=True) as writer:
-            for chunk in (rows.filter(pc.invert(later)), rows.filter(later)):
-                if chunk.num_rows:
-                    writer.write_table(chunk, row_group_size=ROW_GROUP)
-        if durable:
-            with tmp.open("rb") as handle:
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            list(pool.map(write, range(len(planned))))
+        for tmp, (path, _, _) in zip(temporary, planned, strict=True):
+            os.replace(tmp, path)
+    finally:
+        for tmp in temporary:
+            tmp.unlink(missing_ok=True)
+    return [path for path, _, _ in planned]
+
+
+def _write(rows: pa.Table, tmp: Path, durable: bool) -> None:
+    """One part's file: first versions, then later ones, in row groups of their own."""
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    later = pc.greater(rows["version"], 1)
+    with pq.ParquetWriter(tmp, rows.schema, compression="zstd", write_statistics=True) as writer:
+        for chunk in (rows.filter(pc.invert(later)), rows.filter(later)):
+            if chunk.num_rows:
+                writer.write_table(chunk, row_group_size=ROW_GROUP)
+    if durable:
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
 
 
 def remove_parts(root: Path, dataset: str, name: str, *, sources: Mapping[str, Source] = SOURCES) -> int:

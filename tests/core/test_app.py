@@ -17,6 +17,7 @@ from hdab.core.auth import SESSION_COOKIE, Principal, Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.errors import Conflict, NotFound
 from hdab.core.settings import Settings
+from hdab.reception.keys import rotate
 from tests.support import backends
 from tests.support.forms import post_form
 
@@ -252,6 +253,7 @@ def test_citizen_token_carries_the_pid_but_never_shows_it(
 
 
 def test_production_app_trusts_no_dev_token(idp: DevIdentityProvider, tmp_path: Path) -> None:
+    rotate(tmp_path / "reception-keys.json")  # production makes no receiver key itself
     production = Settings(
         env="production",
         data_dir=tmp_path,
@@ -260,6 +262,8 @@ def test_production_app_trusts_no_dev_token(idp: DevIdentityProvider, tmp_path: 
         pseudonym_master_key="p" * 40,
         optout_hash_key="o" * 40,
         audit_mac_key="a" * 40,
+        reception_storage_key="r" * 40,
+        reception_key_file=tmp_path / "reception-keys.json",
         base_url="https://hdab.example.no",
     )
     with TestClient(create_app(production)) as client:

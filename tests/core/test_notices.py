@@ -12,6 +12,7 @@ from hdab.app import create_app
 from hdab.core.auth import Role
 from hdab.core.devidp import DevIdentityProvider
 from hdab.core.settings import Environment, Settings
+from hdab.reception.keys import rotate
 from hdab.registry import synth
 from tests.support import backends
 
@@ -106,8 +107,11 @@ def test_production_without_shapes_is_not_ready(tmp_path: Path, postgres_url: st
             "pseudonym_master_key": "p" * 40,
             "optout_hash_key": "o" * 40,
             "audit_mac_key": "a" * 40,
+            "reception_storage_key": "r" * 40,
         }
     )
+    assert settings.reception_key_file is not None
+    rotate(settings.reception_key_file)  # production makes no receiver key itself
     with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
     assert response.status_code == 503

@@ -131,6 +131,7 @@ def test_synth_refuses_the_production_registry(tmp_path: Path) -> None:
         HDAB_PSEUDONYM_MASTER_KEY="p" * 40,
         HDAB_OPTOUT_HASH_KEY="o" * 40,
         HDAB_AUDIT_MAC_KEY="a" * 40,
+        HDAB_RECEPTION_STORAGE_KEY="r" * 40,
     )
     result = run_hdab("synth", "--patients", "10", env=env, cwd=tmp_path)
     assert result.returncode == 2

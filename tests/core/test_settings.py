@@ -22,6 +22,7 @@ STRONG = {
     "pseudonym_master_key": "p" * 40,
     "optout_hash_key": "o" * 40,
     "audit_mac_key": "a" * 40,
+    "reception_storage_key": "r" * 40,
     "database_url": "postgresql://hdab@db.example/hdab",
     "base_url": "https://hdab.example.no",
 }
@@ -100,6 +101,9 @@ def test_production_with_strong_settings_starts() -> None:
         ({"audit_mac_key": "a" * 31}, "HDAB_AUDIT_MAC_KEY is shorter than 32"),
         ({"audit_mac_key": "o" * 40}, "HDAB_AUDIT_MAC_KEY must differ"),
         ({"audit_mac_key": "s" * 40}, "must differ"),
+        ({"reception_storage_key": "", "dev_idp": None}, "HDAB_RECEPTION_STORAGE_KEY is missing"),
+        ({"reception_storage_key": "r" * 20}, "HDAB_RECEPTION_STORAGE_KEY is shorter than 32"),
+        ({"reception_storage_key": "a" * 40}, "must differ"),
         ({"database_url": "sqlite:///var/hdab.db"}, "SQLite"),
         ({"dev_idp": True}, "HDAB_DEV_IDP is on"),
         ({"base_url": "http://hdab.example.no"}, "https://"),
@@ -139,6 +143,7 @@ def test_cli_in_production_with_default_secret_exits_nonzero_with_one_line(tmp_p
         "HDAB_PSEUDONYM_MASTER_KEY": "p" * 40,
         "HDAB_OPTOUT_HASH_KEY": "o" * 40,
         "HDAB_AUDIT_MAC_KEY": "a" * 40,
+        "HDAB_RECEPTION_STORAGE_KEY": "r" * 40,
         "HDAB_DATABASE_URL": "postgresql://hdab@127.0.0.1:1/hdab",
         "HDAB_BASE_URL": "https://hdab.example.no",
     }

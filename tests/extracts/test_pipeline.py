@@ -225,3 +225,15 @@ def test_the_delivery_has_manifest_dictionary_and_principals_and_no_identifier(
     assert not [p for p in outcome.delivery.parent.iterdir() if p.name.startswith(".")]
     again = run(registry, tmp_path, [HIP])  # delivered already: exactly once, the same delivery
     assert again.delivery == outcome.delivery and again.manifest == manifest
+
+
+def test_duckdb_gets_a_share_of_the_steps_memory_limit_and_the_rest_is_left_for_what_it_does_not_count() -> (
+    None
+):
+    from hdab.extracts.pipeline.run import DUCKDB_SHARE, duckdb_memory_limit
+
+    assert duckdb_memory_limit("1.5GB") == f"{int(1.5e9 * DUCKDB_SHARE) // 2**20}MiB"
+    assert duckdb_memory_limit("2 GiB") == f"{int(2 * 2**30 * DUCKDB_SHARE) // 2**20}MiB"
+    assert 0.5 <= DUCKDB_SHARE < 1
+    with pytest.raises(ValueError, match="not a memory size"):
+        duckdb_memory_limit("lots")

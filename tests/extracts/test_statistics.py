@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hdab.extracts.pipeline.statistics import TOTAL, Cell, margins, suppress
+from hdab.extracts.pipeline.statistics import TOTAL, Cell, TableSpec, count_table, margins, suppress
+from hdab.extracts.pipeline.steps import hmac_python
 from tests.applications.factories import ALL_MET, People, statistics_form
 from tests.applications.walk import command, create, settle, to_approved_statistics
 from tests.extracts.test_jobs import jobs, registry  # noqa: F401 - fixtures shared with the job tests
@@ -150,3 +154,32 @@ def test_a_direct_identifier_is_never_a_dimension_and_times_count_by_month() -> 
             specs_from_request([table(identifying)], catalogue)
     [spec] = specs_from_request([table("kontakttidspunkt")], catalogue)
     assert spec.coarsen == (("kontakttidspunkt", "month"),)
+
+
+def test_opted_out_persons_are_not_counted_art71(registry: Path) -> None:  # noqa: F811 - the fixture
+    """The counts leave out every person whose opt-out's keyed hash is given, and only them."""
+    key = b"statistics-optout-key-statistics-opt"
+    spec = TableSpec(
+        "Persons by sex", "npr-somatikk", ("kjonn",), "persons", date(2025, 1, 1), date(2025, 12, 31)
+    )
+    as_of = datetime(2026, 9, 1, tzinfo=UTC)
+    rows = pq.read_table(
+        registry / "npr-somatikk",
+        partitioning=None,
+        columns=["fodselsnummer", "kjonn", "innskrivningstidspunkt"],
+    ).to_pylist()
+    # women surely in the period (a contact well inside 2025): each is one person of the count
+    women = sorted(
+        {
+            r["fodselsnummer"]
+            for r in rows
+            if r["kjonn"] == "2" and 3 <= r["innskrivningstidspunkt"].month <= 10
+        }
+    )[:7]
+    with duckdb.connect() as con:
+        everyone = count_table(con, spec, registry, as_of, frozenset(), key, 1).cells
+        opted_out = frozenset(hmac_python(key, p) for p in women)
+        fewer = count_table(con, spec, registry, as_of, opted_out, key, 1).cells
+    assert len(women) == 7
+    assert fewer[("2",)] == everyone[("2",)] - 7
+    assert fewer[("1",)] == everyone[("1",)]

@@ -121,6 +121,29 @@ def test_an_append_that_breaks_the_contract_is_refused_and_writes_nothing(tmp_pa
     assert sorted(tmp_path.rglob("*")) == before
 
 
+def test_an_append_that_fails_part_way_leaves_no_part_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hdab.registry import append as appending
+
+    written = appending._write
+    calls: list[int] = []
+
+    def failing(rows: pa.Table, tmp: Path, durable: bool) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("the disk is full")
+        written(rows, tmp, durable)
+
+    monkeypatch.setattr(appending, "_write", failing)
+    three_days = rows([(r, 1, START + timedelta(days=r), 1) for r in (1, 2, 3)])
+    with pytest.raises(OSError, match="disk is full"):
+        append(tmp_path, "mfr", three_days, name="r", sources=LISTED)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    monkeypatch.undo()
+    assert len(append(tmp_path, "mfr", three_days, name="r", sources=LISTED)) == 3  # the same report again
+
+
 def test_loose_files_beside_the_parts_are_read_by_every_reading(tmp_path: Path) -> None:
     append(tmp_path, "mfr", rows([(1, 1, START + timedelta(days=30), 3400)]), name="a", sources=LISTED)
     pq.write_table(rows([(2, 1, START + timedelta(days=40), 3100)]), tmp_path / "mfr-fodsler" / "old.parquet")

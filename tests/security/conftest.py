@@ -22,7 +22,7 @@ from tests.support.forms import csrf_token
 SSB = "971526920"
 CITIZEN_PID = "01010012356"
 ANON = "anonymous"
-A, C, D, H, M, Z, R = (
+A, C, D, H, M, Z, R, S = (
     "applicant",
     "caseworker",
     "decision_maker",
@@ -30,7 +30,9 @@ A, C, D, H, M, Z, R = (
     "admin",
     "citizen",
     "recipient",
+    "submitter",
 )
+GP_OFFICE = "974589028"  # a reporting unit (not registered in this world)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,7 @@ def world(
             M: people.headers("admin", Role.ADMIN),
             Z: {"Authorization": f"Bearer {idp.issue('borger', [Role.CITIZEN], national_id=CITIZEN_PID)}"},
             R: people.headers("ssb-client", Role.RECIPIENT, org=SSB),
+            S: people.headers("epj-client", Role.SUBMITTER, org=GP_OFFICE),
         }
         [delivery] = client.get("/api/deliveries", headers=callers[R]).json()["items"]
         jobs = client.get(f"/extracts/permits/{case['permit_id']}", headers=callers[C])

@@ -18,12 +18,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.applications.factories import ALL_MET
-from tests.security.conftest import ANON, A, C, D, H, M, R, Z
+from tests.security.conftest import ANON, A, C, D, H, M, R, S, Z
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "access-matrix.txt"
 
 # who is calling: nobody, and one principal per role
-CALLERS = [ANON, A, C, D, H, M, Z, R]
+CALLERS = [ANON, A, C, D, H, M, Z, R, S]
 ROLES = CALLERS[1:]
 
 PUBLIC = "public"  # everyone, signed in or not
@@ -142,6 +142,21 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("POST", "/extracts/{job_id}/review"): {C, M},
     ("POST", "/extracts/{job_id}/rerun"): {C, M},  # the world's job is delivered: staff get 409
     ("GET", "/extracts/permits/{permit_id}"): {C, M},
+    # reception of reports: keys and message types are public; messages come only with a DPoP-bound
+    # HelseID token (every caller here holds a bearer token: 401 with a receipt); a submitter sees its
+    # own status, the registry's staff (data holders of its organisation; this one has none) and
+    # admins any unit's
+    ("GET", "/api/reception/keys"): PUBLIC,
+    ("GET", "/api/reception/types"): PUBLIC,
+    ("GET", "/api/reception/types/{name}/{version}/schema"): PUBLIC,
+    ("GET", "/api/reception/types/{name}/{version}/example"): PUBLIC,
+    ("POST", "/api/reception/message"): dict.fromkeys(CALLERS, "login"),
+    ("POST", "/api/reception/validate"): dict.fromkeys(CALLERS, "login"),
+    ("GET", "/api/reception/status"): {S, M},
+    ("GET", "/api/reception/quality/{dataset}"): PUBLIC,
+    ("POST", "/api/reception/submitters"): {M},
+    ("GET", "/reception"): {M},
+    ("GET", "/reception/units/{organisation}"): {M},
 }
 
 # valid bodies, so that the role gate (not validation) decides the outcome
@@ -232,6 +247,12 @@ def url_for(path: str, values: dict[str, Any]) -> str:
         return "/static/search.js"
     if path == "/language/{lang}":
         return "/language/en?next=/register"
+    if path == "/api/reception/quality/{dataset}":
+        return "/api/reception/quality/npr-somatikk"
+    if path == "/reception/units/{organisation}":
+        return "/reception/units/974589028"
+    if path.startswith("/api/reception/types/{name}/{version}"):
+        return path.format(name="npr-basismelding", version="1")
     return path.format(**{k: v for k, v in values.items() if isinstance(v, str)})
 
 

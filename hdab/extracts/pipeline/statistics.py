@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from hdab.extracts.pipeline.plan import Disclosure, oslo_midnight
 from hdab.extracts.pipeline.steps import (
@@ -131,9 +132,8 @@ def count_table(
     con.execute("SET TimeZone = 'Europe/Oslo'")  # months and years are Norwegian ones
     measure = "count(DISTINCT s._person)" if spec.measure == "persons" else "count(*)"
     ipad, opad = hmac_pads(optout_key)
-    con.execute("CREATE OR REPLACE TEMP TABLE _optouts (person VARCHAR PRIMARY KEY)")
-    if opted_out:
-        con.executemany("INSERT INTO _optouts VALUES (?)", [[p] for p in sorted(opted_out)])
+    # the opt-outs' hashes as one Arrow column, not inserted row by row
+    con.register("_optouts", pa.table({"person": pa.array(sorted(opted_out), pa.string())}))
     rows = con.execute(
         f"""
         WITH s AS (

@@ -95,5 +95,6 @@ ROLE_NAMES = {
     "admin": i18n.N_("Administrator"),
     "citizen": i18n.N_("Citizen"),
     "recipient": i18n.N_("Data recipient"),
+    "submitter": i18n.N_("Reporting system"),
 }
 env.globals["role_names"] = ROLE_NAMES

@@ -36,6 +36,10 @@ def by_identifier(identifier: str) -> Select[CatalogDataset]:
     return select(CatalogDataset).where(CatalogDataset.identifier == identifier)
 
 
+def by_identifiers(identifiers: list[str]) -> Select[CatalogDataset]:
+    return select(CatalogDataset).where(CatalogDataset.identifier.in_(identifiers))
+
+
 def by_iri(iri: str) -> Select[CatalogDataset]:
     return select(CatalogDataset).where(CatalogDataset.iri == iri)
 

@@ -34,6 +34,8 @@ from hdab.core.db import Database
 from hdab.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from hdab.core.settings import Settings
 
+INDEX_BATCH = 500
+
 
 class Outcome(enum.StrEnum):
     CREATED = "created"
@@ -88,6 +90,7 @@ def _store(
     note: str,
     change: ChangeKind,
     row: CatalogDataset | None,
+    index: bool = True,
 ) -> CatalogDataset:
     now = clock.now()
     before = current_record(row) if row is not None else None
@@ -123,7 +126,8 @@ def _store(
         )
     )
     # The search index follows through the outbox: sent only if this change commits.
-    outbox.enqueue(session, "catalog.index_dataset", {"identifier": record.identifier})
+    if index:
+        outbox.enqueue(session, "catalog.index_dataset", {"identifier": record.identifier})
     audit.record(
         session,
         actor=actor,
@@ -207,20 +211,25 @@ def withdraw(session: Session, writer: Writer, identifier: str, note: str) -> Ca
     return _store(session, writer.actor, record, note, ChangeKind.WITHDRAWN, row)
 
 
-def upsert(session: Session, actor: str, record: DatasetRecord, note: str) -> UpsertResult:
-    """Store a record (already validated) by its dct:identifier: created, updated or unchanged."""
+def upsert(
+    session: Session, actor: str, record: DatasetRecord, note: str, index: bool = True
+) -> UpsertResult:
+    """Store a record (already validated) by its dct:identifier: created, updated or unchanged.
+
+    ``index=False``: the caller sends the search update itself (an import, one message per batch).
+    """
     record = checked(record)
     row = session.scalars(repository.by_identifier(record.identifier)).one_or_none()
     if row is None:
         clash = session.scalars(repository.by_iri(record.iri)).one_or_none()
         if clash is not None:
             raise Conflict(f"IRI {record.iri} belongs to dataset {clash.identifier!r}")
-        row = _store(session, actor, record, note, ChangeKind.CREATED, None)
+        row = _store(session, actor, record, note, ChangeKind.CREATED, None, index)
         return UpsertResult(record.identifier, Outcome.CREATED, row.version)
     if row.status is DatasetStatus.PUBLISHED and content_hash(record) == row.content_hash:
         return UpsertResult(record.identifier, Outcome.UNCHANGED, row.version)
     record = dataclasses.replace(record, iri=row.iri)
-    row = _store(session, actor, record, note, ChangeKind.UPDATED, row)
+    row = _store(session, actor, record, note, ChangeKind.UPDATED, row, index)
     return UpsertResult(record.identifier, Outcome.UPDATED, row.version)
 
 
@@ -254,7 +263,15 @@ def import_graph(
             checks.append((current_record(row), True))
         checks.append((record, False))
     require(writer, checks)
-    return [upsert(session, writer.actor, record, note) for record in records]
+    results = [upsert(session, writer.actor, record, note, index=False) for record in records]
+    # One search update per batch, not per dataset: thousands of messages each opening their own
+    # transactions cost as much as storing the datasets.
+    changed = [r.identifier for r in results if r.outcome is not Outcome.UNCHANGED]
+    for start in range(0, len(changed), INDEX_BATCH):
+        outbox.enqueue(
+            session, "catalog.index_datasets", {"identifiers": changed[start : start + INDEX_BATCH]}
+        )
+    return results
 
 
 def seed(session: Session, settings: Settings, actor: str) -> list[UpsertResult]:

@@ -38,6 +38,18 @@ def index_dataset(identifier: str) -> str:
     return sync.index_dataset(runtime.database(), identifier)
 
 
+@celery_app.task(
+    name="catalog.index_datasets",
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def index_datasets(identifiers: list[str]) -> int:
+    """Update the search entries of a batch of datasets (an import's) in one pass."""
+    return sync.index_datasets(runtime.database(), identifiers)
+
+
 @celery_app.task(name="catalog.reconcile_search", ignore_result=True)
 def reconcile_search() -> int:
     """Re-index every dataset whose index entry is missing, stale or should be gone."""

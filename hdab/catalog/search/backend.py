@@ -108,7 +108,15 @@ def highlight(text: str, terms: list[QueryTerm]) -> str | None:
 
 
 def matched_variables(doc: SearchDocument, terms: list[QueryTerm]) -> list[str]:
-    return [v.name for v in doc.variables if any(t.forms & variable_terms(v.text) for t in terms)]
+    # Every hit shows this, for each of its variables: a disjointness test, not a set built per pair.
+    forms = [t.forms for t in terms]
+    anything = frozenset().union(*forms)
+    matched = []
+    for variable in doc.variables:
+        found = variable_terms(variable.text)
+        if not anything.isdisjoint(found) and any(not f.isdisjoint(found) for f in forms):
+            matched.append(variable.name)
+    return matched
 
 
 @lru_cache(maxsize=65536)

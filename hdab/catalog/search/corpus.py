@@ -22,6 +22,8 @@ class Corpus:
         self.identifiers = sorted(self.documents)
         self.number = {identifier: n for n, identifier in enumerate(self.identifiers)}
         self.everything = BitMap(range(len(self.identifiers)))
+        # SQLite only: FTS5 rowid -> document number (the backend fills it with the corpus)
+        self.by_rowid: dict[int, int] = {}
         self.by_value: dict[str, dict[str, BitMap]] = {f: {} for f in FACETS}
         for doc in self.documents.values():
             n = self.number[doc.identifier]
@@ -47,10 +49,6 @@ class Corpus:
                 for term in analyze(doc.fields[name])
             )
         )
-
-    def bitmap(self, identifiers: Iterable[str]) -> BitMap:
-        number = self.number
-        return BitMap(number[i] for i in identifiers if i in number)
 
     def selected(self, facet: str, values: tuple[str, ...]) -> BitMap:
         result = BitMap()

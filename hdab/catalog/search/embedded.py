@@ -7,14 +7,17 @@ it and PostgreSQL's Norwegian configuration is not OpenSearch's.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import itertools
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import delete, select, text, update
+from pyroaring import BitMap
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from hdab.catalog.models import SearchDocumentRow, SearchGeneration
@@ -34,6 +37,40 @@ PG_TSVECTOR = (
 PG_WEIGHTS = "'{0.2, 0.4, 0.8, 1.0}'"  # D, C, B, A
 
 
+_BATCH = 500
+_FTS_INSERT = (
+    "INSERT INTO search_fts (rowid, identifier, title, keywords, codes, variables, description)"
+    " VALUES (:rowid, :i, :title, :keywords, :codes, :variables, :description)"
+)
+
+
+def fts_rowid(identifier: str) -> int:
+    """Where a document's row lives in ``search_fts``: a 63-bit hash of its identifier.
+
+    FTS5 finds a row by rowid in O(log n) but cannot index the identifier column: deleting by
+    identifier scanned the whole table, so every update cost O(n) and a rebuild O(n^2). Two
+    identifiers with the same hash (odds about n^2 / 2^64) cannot both be stored: the second
+    insert fails loudly, and the delete below checks the identifier too, so it never removes the
+    other document's row.
+    """
+    digest = hashlib.blake2b(identifier.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def _delete_fts(session: Session, identifier: str) -> None:
+    deleted = session.execute(
+        text("DELETE FROM search_fts WHERE rowid = :r AND identifier = :i"),
+        {"r": fts_rowid(identifier), "i": identifier},
+    )
+    if not deleted.rowcount:  # type: ignore[attr-defined]
+        # A row written before rowids were derived from identifiers (once per such document).
+        session.execute(text("DELETE FROM search_fts WHERE identifier = :i"), {"i": identifier})
+
+
+def _terms(doc: SearchDocument) -> dict[str, str]:
+    return {name: " ".join(analyze(doc.fields[name])) for name in FIELDS}
+
+
 class EmbeddedBackend:
     name = "embedded"
 
@@ -46,7 +83,6 @@ class EmbeddedBackend:
         # starts a new generation and so empties it.
         self._cache_size = cache_size
         self._cache: OrderedDict[tuple[object, ...], SearchResult] = OrderedDict()
-        self._rowids: dict[int, str] = {}
 
     # --- writing ------------------------------------------------------------------------------------
 
@@ -59,9 +95,12 @@ class EmbeddedBackend:
         if updated.rowcount == 0:  # type: ignore[attr-defined]
             session.add(SearchGeneration(id=1, generation=1))
 
-    def _write(self, session: Session, doc: SearchDocument) -> None:
-        terms = {name: " ".join(analyze(doc.fields[name])) for name in FIELDS}
-        row = session.get(SearchDocumentRow, doc.identifier) or SearchDocumentRow(identifier=doc.identifier)
+    def _write(self, session: Session, doc: SearchDocument, fresh: bool = False) -> None:
+        """Store one document's terms; ``fresh``: the index was emptied in this transaction."""
+        terms = _terms(doc)
+        row = None if fresh else session.get(SearchDocumentRow, doc.identifier)
+        existed = row is not None
+        row = row or SearchDocumentRow(identifier=doc.identifier)
         row.document = doc.as_json()
         row.title_terms = terms["title"]
         row.keywords_terms = terms["keywords"]
@@ -70,13 +109,10 @@ class EmbeddedBackend:
         row.description_terms = terms["description"]
         session.add(row)
         if self.database.dialect == "sqlite":
-            session.execute(text("DELETE FROM search_fts WHERE identifier = :i"), {"i": doc.identifier})
+            if existed:
+                _delete_fts(session, doc.identifier)
             session.execute(
-                text(
-                    "INSERT INTO search_fts (identifier, title, keywords, codes, variables, description)"
-                    " VALUES (:i, :title, :keywords, :codes, :variables, :description)"
-                ),
-                {"i": doc.identifier, **terms},
+                text(_FTS_INSERT), {"rowid": fts_rowid(doc.identifier), "i": doc.identifier, **terms}
             )
 
     def index(self, documents: Sequence[SearchDocument]) -> None:
@@ -87,18 +123,40 @@ class EmbeddedBackend:
 
     def remove(self, identifier: str) -> None:
         with self.database.session() as session:
-            session.execute(delete(SearchDocumentRow).where(SearchDocumentRow.identifier == identifier))
-            if self.database.dialect == "sqlite":
-                session.execute(text("DELETE FROM search_fts WHERE identifier = :i"), {"i": identifier})
+            deleted = session.execute(
+                delete(SearchDocumentRow).where(SearchDocumentRow.identifier == identifier)
+            )
+            if self.database.dialect == "sqlite" and deleted.rowcount:  # type: ignore[attr-defined]
+                _delete_fts(session, identifier)
             self._bump(session)
 
     def rebuild(self, documents: Sequence[SearchDocument]) -> None:
+        """Everything afresh in one transaction: emptied, then inserted in batches (no per-row lookups)."""
         with self.database.session() as session:
             session.execute(delete(SearchDocumentRow))
             if self.database.dialect == "sqlite":
                 session.execute(text("DELETE FROM search_fts"))
-            for doc in documents:
-                self._write(session, doc)
+            for start in range(0, len(documents), _BATCH):
+                batch = [(d, _terms(d)) for d in documents[start : start + _BATCH]]
+                session.execute(
+                    insert(SearchDocumentRow),
+                    [
+                        {
+                            "identifier": d.identifier,
+                            "document": d.as_json(),
+                            **{f"{name}_terms": value for name, value in terms.items()},
+                        }
+                        for d, terms in batch
+                    ],
+                )
+                if self.database.dialect == "sqlite":
+                    session.execute(
+                        text(_FTS_INSERT),
+                        [
+                            {"rowid": fts_rowid(d.identifier), "i": d.identifier, **terms}
+                            for d, terms in batch
+                        ],
+                    )
             self._bump(session)
 
     # --- reading ------------------------------------------------------------------------------------
@@ -122,18 +180,25 @@ class EmbeddedBackend:
                 self._corpus = Corpus((SearchDocument.from_json(row[0]) for row in rows), terms)
                 if self.database.dialect == "sqlite":
                     # Matching returns FTS5 rowids: reading the identifier column of thousands of
-                    # matches costs five times more than the match itself.
-                    self._rowids = dict(
-                        session.execute(text("SELECT rowid, identifier FROM search_fts")).all()
-                    )
+                    # matches costs five times more than the match itself. Kept with the corpus
+                    # it numbers, so a query never mixes two generations.
+                    number = self._corpus.number
+                    self._corpus.by_rowid = {
+                        rowid: number[identifier]
+                        for rowid, identifier in session.execute(
+                            text("SELECT rowid, identifier FROM search_fts")
+                        ).all()
+                        if identifier in number
+                    }
                 self._generation = generation
             return self._corpus
 
-    def _match(self, session: Session, terms: list[QueryTerm]) -> dict[str, float]:
-        """Identifier -> score of every document holding each query term (in any of its forms).
+    def _match(self, session: Session, corpus: Corpus, terms: list[QueryTerm]) -> dict[int, float]:
+        """Document number -> score of every document holding each query term (in any of its forms).
 
         Thousands of rows can match a broad query; they are fetched through the driver's cursor in
-        one go, not row by row through the ORM.
+        one go, not row by row through the ORM, and kept as numbers (no identifiers) until a page
+        is chosen.
         """
         cursor = session.connection().connection.cursor()
         try:
@@ -147,15 +212,16 @@ class EmbeddedBackend:
                     f"SELECT rowid, bm25(search_fts, 0, {weights}) FROM search_fts WHERE search_fts MATCH ?",  # noqa: S608
                     (expression,),
                 )
-                rowids = self._rowids
-                return {rowids[r]: -float(rank) for r, rank in cursor.fetchall() if r in rowids}
+                by_rowid = corpus.by_rowid
+                return {by_rowid[r]: -rank for r, rank in cursor.fetchall() if r in by_rowid}
             query = " & ".join("(" + " | ".join(sorted(t.forms)) + ")" for t in terms)
             cursor.execute(
                 f"SELECT identifier, ts_rank({PG_WEIGHTS}, {PG_TSVECTOR}, q)"  # noqa: S608
                 f" FROM search_documents, to_tsquery('simple', %s) AS q WHERE {PG_TSVECTOR} @@ q",
                 (query,),
             )
-            return {identifier: float(rank) for identifier, rank in cursor.fetchall()}
+            number = corpus.number
+            return {number[i]: float(rank) for i, rank in cursor.fetchall() if i in number}
         finally:
             cursor.close()
 
@@ -179,17 +245,17 @@ class EmbeddedBackend:
             if cached is not None:
                 return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
             terms = query_terms(query.q, corpus.vocabulary)
-            scores = self._match(session, terms) if terms else {}
-        matched = corpus.bitmap(scores) if terms else corpus.everything
+            scores = self._match(session, corpus, terms) if terms else {}
+        matched = BitMap(scores) if terms else corpus.everything
         selected = corpus.apply_filters(matched, query.filters)
+        numbers = _order(selected, scores, corpus, query, query.page * query.page_size)
         identifiers = corpus.identifiers
-        chosen = [identifiers[n] for n in selected]
-        page = _order(chosen, scores, corpus, query, query.page * query.page_size)[
-            (query.page - 1) * query.page_size :
+        items: list[Hit] = [
+            hit_for(corpus.documents[identifiers[n]], terms, query.lang, scores.get(n, 0.0))
+            for n in numbers[(query.page - 1) * query.page_size :]
         ]
-        items: list[Hit] = [hit_for(corpus.documents[i], terms, query.lang, scores.get(i, 0.0)) for i in page]
         result = SearchResult(
-            total=len(chosen),
+            total=len(selected),
             items=items,
             facets=corpus.facets(matched, query.filters, query.lang),
             took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -204,13 +270,17 @@ class EmbeddedBackend:
 
 
 def _order(
-    ids: list[str], scores: dict[str, float], corpus: Corpus, query: SearchQuery, first: int
-) -> list[str]:
-    """The first ``first`` identifiers in the query's order (only a page is ever shown)."""
+    selected: BitMap, scores: dict[int, float], corpus: Corpus, query: SearchQuery, first: int
+) -> list[int]:
+    """The first ``first`` document numbers in the query's order (only a page is ever shown).
+
+    Documents are numbered in identifier order, so the number breaks ties as the identifier did.
+    """
     if query.sort == "title":
+        documents, identifiers, lang = corpus.documents, corpus.identifiers, query.lang
         return heapq.nsmallest(
-            first, ids, key=lambda i: (corpus.documents[i].title.get(query.lang, "").lower(), i)
+            first, selected, key=lambda n: (documents[identifiers[n]].title.get(lang, "").lower(), n)
         )
     if query.sort == "identifier" or not query.q.strip():
-        return ids[:first]  # bitmaps iterate in document number order, which is identifier order
-    return heapq.nsmallest(first, ids, key=lambda i: (-scores.get(i, 0.0), i))
+        return list(itertools.islice(selected, first))  # bitmaps iterate in number order
+    return heapq.nsmallest(first, selected, key=lambda n: (-scores.get(n, 0.0), n))

@@ -101,6 +101,10 @@ class OpenSearchBackend:
         self.client = client or OpenSearch(hosts=[url], timeout=10)
         # Publisher names by organisation number, learnt from indexed documents (one lookup each).
         self._publisher_labels: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+        # Once the alias is known to exist, searches stop asking (a round trip each); a search
+        # that finds it gone makes it again. Writes always check (a write to a missing alias
+        # would create an index with guessed mappings).
+        self._alias_ready = False
 
     # --- index management -----------------------------------------------------------------------
 
@@ -113,6 +117,7 @@ class OpenSearchBackend:
         if not self.client.indices.exists_alias(name=ALIAS):
             name = self._new_index()
             self.client.indices.update_aliases(body={"actions": [{"add": {"index": name, "alias": ALIAS}}]})
+        self._alias_ready = True
 
     def index(self, documents: Sequence[SearchDocument]) -> None:
         self._ensure_alias()
@@ -151,7 +156,8 @@ class OpenSearchBackend:
 
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
-        self._ensure_alias()
+        if not self._alias_ready:
+            self._ensure_alias()
         lang = "nb" if query.lang == "nb" else "en"
         terms = query_terms(query.q)
         fields = [f"{name}.{sub}^{BOOSTS[name]}" for name in FIELDS for sub in ("no", "en")]
@@ -199,7 +205,12 @@ class OpenSearchBackend:
                 "fields": {f"show_{part}_{lang}*": {} for part in ("title", "description")},
             },
         }
-        response = self.client.search(index=ALIAS, body=body)
+        try:
+            response = self.client.search(index=ALIAS, body=body)
+        except NotFoundError:  # the index went away under us (deleted by hand): make it again
+            self._alias_ready = False
+            self._ensure_alias()
+            response = self.client.search(index=ALIAS, body=body)
         items: list[Hit] = []
         labels_seen: dict[str, dict[str, dict[str, str]]] = {}
         for raw in response["hits"]["hits"]:

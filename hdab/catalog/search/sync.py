@@ -15,6 +15,51 @@ from hdab.core import clock
 from hdab.core.db import Database
 
 
+def index_datasets(database: Database, identifiers: list[str]) -> int:
+    """``index_dataset`` for many at once: one read, one index write, one record of what was indexed."""
+    search = backend()
+    today = clock.now_oslo().date()
+    with database.session() as session:
+        rows = {
+            row.identifier: row
+            for start in range(0, len(identifiers), 500)
+            for row in session.scalars(repository.by_identifiers(identifiers[start : start + 500]))
+        }
+        documents = []
+        versions: dict[str, int] = {}
+        gone = []
+        for identifier in identifiers:
+            row = rows.get(identifier)
+            if row is not None and row.status is DatasetStatus.PUBLISHED:
+                documents.append(document_for(record_from_json(row.record), today))
+                versions[identifier] = row.version
+            else:
+                gone.append(identifier)
+    if documents:
+        search.index(documents)
+    for identifier in gone:
+        search.remove(identifier)
+    with database.session() as session:
+        states = {
+            s.identifier: s
+            for s in session.scalars(
+                select(SearchIndexState).where(
+                    SearchIndexState.backend == search.name, SearchIndexState.identifier.in_(identifiers)
+                )
+            )
+        }
+        for identifier in gone:
+            if identifier in states:
+                session.delete(states[identifier])
+        for identifier, version in versions.items():
+            state = states.get(identifier)
+            if state is None:
+                state = SearchIndexState(backend=search.name, identifier=identifier)
+                session.add(state)
+            state.version, state.indexed_at = version, clock.now()
+    return len(documents)
+
+
 def index_dataset(database: Database, identifier: str) -> str:
     """Bring one dataset's index entry up to date; returns what was done.
 

@@ -10,13 +10,15 @@ from sqlalchemy.orm import Session
 
 from hdab.applications import handlers, service
 from hdab.applications.domain import CaseType, DataSpecification, Decision, Recurrence, Schedule
-from hdab.applications.labels import status_label
+from hdab.applications.labels import MODES, SCHEDULES, status_label
 from hdab.applications.models import Application
 from hdab.applications.state import PermitVersion
 from hdab.core.auth import Principal
 from hdab.core.errors import NotFound
 
 __all__ = [
+    "MODES",  # a recurring permit's delivery mode in words, for the extract pages
+    "SCHEDULES",  # a recurring permit's schedule in words, for the extract pages
     "PermitStanding",
     "PermitVersion",
     "Recurrence",

@@ -34,8 +34,24 @@ def wants_html(request: Request) -> bool:
     """Pages get an HTML error page; the API (and any client not asking for HTML) gets JSON."""
     if request.url.path.startswith("/api") or request.url.path in ("/healthz", "/readyz"):
         return False
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept
+    return _html_quality(request.headers.get("accept", "")) > 0
+
+
+def _html_quality(accept: str) -> float:
+    """The quality Accept gives text/html by name (0 when it names it with q=0, or not at all)."""
+    for media_range in accept.split(","):
+        media, *params = (piece.strip() for piece in media_range.split(";"))
+        if media.lower() != "text/html":
+            continue
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    return min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    return 0.0
+        return 1.0
+    return 0.0
 
 
 def render_problem(

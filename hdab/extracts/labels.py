@@ -5,6 +5,7 @@ English msgids marked with ``N_()``; the pages translate them with the request's
 
 from __future__ import annotations
 
+from hdab.applications import api as applications
 from hdab.core.i18n import N_
 
 JOB_STATUSES: dict[str, str] = {
@@ -36,14 +37,6 @@ REVIEW: dict[str, str] = {
     "release": N_("Release the extract"),
     "reject": N_("Reject the extract"),
 }
-SCHEDULES: dict[str, str] = {
-    "yearly": N_("Every year"),
-    "tertial": N_("Three times a year (tertial)"),
-    "monthly": N_("Every month"),
-    "weekly": N_("Every week"),
-    "daily": N_("Every day"),
-}
-MODES: dict[str, str] = {
-    "snapshot": N_("All the data each time"),
-    "changes": N_("Only what changed since the last delivery"),
-}
+# a recurring permit's schedule and mode: the permit's words, from the applications domain
+SCHEDULES = applications.SCHEDULES
+MODES = applications.MODES

@@ -129,7 +129,9 @@ def test_an_accept_that_allows_nothing_we_have_is_406_naming_what_we_have(
     for path in ("/catalog", "/datasets/npr-tsb", "/agents/hdab"):
         response = client.get(path, headers={"Accept": accept})
         assert response.status_code == 406, (path, accept)
-        assert "text/turtle" in response.text  # (a problem page when the Accept names text/html at all)
+        # none of these accepts HTML (text/html;q=0 refuses it): the answer is a problem document
+        assert response.headers["content-type"].startswith("application/problem+json"), (path, accept)
+        assert "text/turtle" in response.json()["detail"]
         assert "application/ld+json" in response.text
 
 

@@ -34,15 +34,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +49,8 @@ import httpx
 from sqlalchemy import create_engine, make_url, select, text
 
 import hdab.tasks  # noqa: F401 - registers the tasks the catalogue seed enqueues
-from bench.search import REPOSITORY_ROOT, _free_port
+from bench.search import _free_port
+from bench.serve import server
 from hdab.catalog import service as catalog
 from hdab.core import audit, clock, migrate, runtime
 from hdab.core.auth import Role
@@ -139,36 +137,6 @@ def percentiles(latencies: list[float]) -> tuple[float, float]:
     """p50 and p95 in milliseconds."""
     cuts = statistics.quantiles(latencies, n=100)
     return cuts[49] * 1000, cuts[94] * 1000
-
-
-@contextmanager
-def server(env: dict[str, str], port: int, log: Path, *extra: str) -> Iterator[str]:
-    """``hdab serve`` in a child process, its log in ``log``; the base URL once /healthz answers."""
-    with log.open("ab") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hdab.cli", "serve", "--port", str(port), *extra],
-            env=env,
-            cwd=REPOSITORY_ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"server did not start; see {log}")
-        time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 class Client:

@@ -23,18 +23,15 @@ import argparse
 import os
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from bench.catalog import generate
+from bench.serve import server
 from hdab.catalog.search import backend as search_backend
 from hdab.catalog.search import reset as reset_backends
 from hdab.catalog.search.documents import document_for
@@ -63,37 +60,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@contextmanager
-def server(env: dict[str, str], port: int, *extra: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hdab.cli", "serve", "--port", str(port), *extra],
-        env=env,
-        cwd=REPOSITORY_ROOT,
-        stdout=subprocess.DEVNULL,
-        # HDAB_BENCH_SERVER_LOG names a file for the server's log (to see why a request failed)
-        stderr=open(os.environ["HDAB_BENCH_SERVER_LOG"], "ab")  # noqa: SIM115 - the child owns it
-        if os.environ.get("HDAB_BENCH_SERVER_LOG")
-        else subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("server did not start")
-        time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def load(
@@ -158,7 +124,9 @@ def rebuild_scaling(name: str, settings: Settings, count: int) -> None:
 
 
 def run(name: str, settings: Settings, env: dict[str, str], clients: int, seconds: float) -> None:
-    with server(env, settings.port) as base:
+    # HDAB_BENCH_SERVER_LOG names a file for the server's log (to see why a request failed)
+    log = Path(os.environ["HDAB_BENCH_SERVER_LOG"]) if os.environ.get("HDAB_BENCH_SERVER_LOG") else None
+    with server(env, settings.port, log) as base:
         search_requests = [("/api/search", {**q, "page_size": "20"}) for q in QUERIES]
         load(base, search_requests, clients, 2)  # warm-up: caches, connections
         health, health_rps = load(base, [("/healthz", {})], clients, seconds)
